@@ -1,0 +1,59 @@
+# noselfconn — see README.md. User CFLAGS, LDFLAGS, PREFIX and DESTDIR are honoured.
+VERSION  := 0.1.0
+PREFIX   ?= /usr/local
+BINDIR   ?= $(PREFIX)/bin
+LIBDIR   ?= $(PREFIX)/lib
+CC       ?= cc
+CFLAGS   ?= -O2 -g
+BUILD    ?= build
+
+# Always on, whatever the user's CFLAGS say.
+NSC_CFLAGS  := -std=gnu11 -Wall -Wextra -fvisibility=hidden -fPIC \
+               -DNOSELFCONN_VERSION='"$(VERSION)"' -DNOSELFCONN_LIBDIR='"$(LIBDIR)"'
+NSC_LDFLAGS := -Wl,-z,relro,-z,now,-z,noexecstack
+
+LIB_SRCS     := shim/guard.c shim/runtime.c shim/report.c shim/verdict.c
+LIB          := $(BUILD)/libnoselfconn.so
+WRAPPER      := $(BUILD)/noselfconn
+HELPERS      := $(patsubst tests/helpers/%.c,$(BUILD)/tests/%,$(wildcard tests/helpers/*.c))
+UNIT         := $(BUILD)/tests/unit_verdict
+
+.PHONY: all test demo install uninstall clean check-deps
+all: $(LIB) $(WRAPPER)
+
+$(LIB): $(LIB_SRCS) $(wildcard shim/*.h) shim/exports.map | $(BUILD)
+	$(CC) $(NSC_CFLAGS) $(CFLAGS) -shared $(NSC_LDFLAGS) $(LDFLAGS) \
+		-Wl,--version-script=shim/exports.map -o $@ $(LIB_SRCS) -ldl
+
+$(WRAPPER): shim/noselfconn.c shim/verdict.c shim/verdict.h | $(BUILD)
+	$(CC) $(NSC_CFLAGS) $(CFLAGS) $(NSC_LDFLAGS) $(LDFLAGS) -o $@ shim/noselfconn.c shim/verdict.c
+
+$(BUILD)/tests/%: tests/helpers/%.c tests/helpers/common.h | $(BUILD)/tests
+	$(CC) $(NSC_CFLAGS) $(CFLAGS) $(NSC_LDFLAGS) $(LDFLAGS) -o $@ $< -lpthread
+
+$(UNIT): tests/unit/unit_verdict.c shim/verdict.c shim/verdict.h | $(BUILD)/tests
+	$(CC) $(NSC_CFLAGS) $(CFLAGS) -Ishim $(LDFLAGS) -o $@ tests/unit/unit_verdict.c shim/verdict.c
+
+$(BUILD) $(BUILD)/tests:
+	mkdir -p $@
+
+# Installs what the suite and demo need when run as root; otherwise names the command.
+check-deps:
+	@tests/deps.sh
+
+test: all $(HELPERS) $(UNIT) check-deps
+	bats $(if $(CI),--print-output-on-failure,) tests/
+
+demo: all check-deps
+	demo/self-connect.sh
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR)
+	install -m 755 $(WRAPPER) $(DESTDIR)$(BINDIR)/noselfconn
+	install -m 644 $(LIB) $(DESTDIR)$(LIBDIR)/libnoselfconn.so
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/noselfconn $(DESTDIR)$(LIBDIR)/libnoselfconn.so
+
+clean:
+	rm -rf $(BUILD)

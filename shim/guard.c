@@ -1,0 +1,215 @@
+/*
+ * The interposed calls. Each exported hook only packs its arguments into a
+ * `struct dial` and forwards; guard() decides; libc is reached through the
+ * pointers in struct nsc_runtime. Everything here is async-signal-safe:
+ * system calls on the caller's own socket, no allocation, no locks.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <sys/socket.h>
+
+#include "report.h"
+#include "runtime.h"
+#include "verdict.h"
+
+#ifndef IP_LOCAL_PORT_RANGE
+#define IP_LOCAL_PORT_RANGE 51 /* Linux 6.3; older headers lack it */
+#endif
+
+#define NSC_EXPORT __attribute__((visibility("default")))
+
+enum dial_kind { DIAL_CONNECT, DIAL_SENDTO, DIAL_SENDMSG };
+
+/* One call that may open a connection, kept whole so it can be made again. */
+struct dial {
+	enum dial_kind kind;
+	int fd;
+	const struct sockaddr *dest;
+	socklen_t dest_len;
+	const void *buf;	    /* sendto */
+	size_t buf_len;		    /* sendto */
+	const struct msghdr *msg;   /* sendmsg */
+	int flags;		    /* sendto, sendmsg */
+};
+
+static ssize_t dial_once(const struct nsc_runtime *rt, const struct dial *d)
+{
+	switch (d->kind) {
+	case DIAL_SENDTO:
+		return rt->sendto(d->fd, d->buf, d->buf_len, d->flags, d->dest, d->dest_len);
+	case DIAL_SENDMSG:
+		return rt->sendmsg(d->fd, d->msg, d->flags);
+	case DIAL_CONNECT:
+	default:
+		return rt->connect(d->fd, d->dest, d->dest_len);
+	}
+}
+
+/* After these outcomes the kernel has chosen the source port already. */
+static bool port_was_chosen(ssize_t ret, int err)
+{
+	return ret >= 0 || err == EINPROGRESS || err == EINTR;
+}
+
+/* UDP may "connect" to itself and that is its business: only TCP is ours. */
+static bool is_tcp(int fd)
+{
+	int protocol = 0;
+	socklen_t len = sizeof(protocol);
+	return getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &protocol, &len) == 0 &&
+	       protocol == IPPROTO_TCP;
+}
+
+/* The one extra call on a guarded dial: where did the kernel put our end? */
+static bool met_itself(const struct dial *d)
+{
+	struct sockaddr_storage local;
+	socklen_t len = sizeof(local);
+	if (getsockname(d->fd, (struct sockaddr *)&local, &len) != 0)
+		return false;
+	return nsc_is_self_connection(d->dest, d->dest_len, (struct sockaddr *)&local, len) &&
+	       is_tcp(d->fd);
+}
+
+/*
+ * Back to an unconnected socket, its kernel-chosen port released, as after a
+ * refused dial. connect(AF_UNSPEC) is TCP's disconnect; it leaves ECONNRESET
+ * pending, which SO_ERROR reads and clears so no later call trips on it.
+ */
+static void forget_connection(const struct nsc_runtime *rt, int fd)
+{
+	static const struct sockaddr unspec = { .sa_family = AF_UNSPEC };
+	int pending;
+	socklen_t len = sizeof(pending);
+	rt->connect(fd, &unspec, sizeof(unspec));
+	getsockopt(fd, SOL_SOCKET, SO_ERROR, &pending, &len);
+}
+
+static bool get_port_range(int fd, uint32_t *range)
+{
+	socklen_t len = sizeof(*range);
+	return getsockopt(fd, IPPROTO_IP, IP_LOCAL_PORT_RANGE, range, &len) == 0;
+}
+
+static bool set_port_range(int fd, uint32_t range)
+{
+	return setsockopt(fd, IPPROTO_IP, IP_LOCAL_PORT_RANGE, &range, sizeof(range)) == 0;
+}
+
+/*
+ * Dial with the target port out of the kernel's choice. Returns false, having
+ * dialed nothing, where that is impossible (kernel before 6.3, or no other
+ * port in the range).
+ */
+static bool dial_avoiding_target(const struct nsc_runtime *rt, const struct dial *d,
+				 ssize_t *ret, int *err)
+{
+	uint32_t own_range, avoiding;
+	if (!get_port_range(d->fd, &own_range) ||
+	    !nsc_range_without(nsc_effective_range(rt->range, own_range),
+			       nsc_dest_port(d->dest), &avoiding) ||
+	    !set_port_range(d->fd, avoiding))
+		return false;
+	*ret = dial_once(rt, d);
+	*err = errno;
+	set_port_range(d->fd, own_range);
+	return true;
+}
+
+/*
+ * The dial met itself and has been undone: make it again the way it would
+ * have gone with any other source port. Nothing listens on the target (or
+ * the kernel could not have chosen its port), so that is normally a refusal,
+ * seen through the socket's usual path; if a server started meanwhile, the
+ * program reaches it. Where no other port exists, refuse outright.
+ */
+static ssize_t redial_elsewhere(const struct nsc_runtime *rt, const struct dial *d)
+{
+	ssize_t ret;
+	int err;
+	if (dial_avoiding_target(rt, d, &ret, &err)) {
+		if (!port_was_chosen(ret, err) || !met_itself(d)) {
+			errno = err;
+			return ret;
+		}
+		/* Only a port the program bound itself gets here. */
+		forget_connection(rt, d->fd);
+	}
+	errno = ECONNREFUSED;
+	return -1;
+}
+
+/* Mode check: dial as usual, look once, undo a self-connection. */
+static ssize_t dial_checked(const struct nsc_runtime *rt, const struct dial *d)
+{
+	ssize_t ret = dial_once(rt, d);
+	int err = errno;
+	if (!port_was_chosen(ret, err) || !met_itself(d)) {
+		errno = err;
+		return ret;
+	}
+	forget_connection(rt, d->fd);
+	if (rt->log != NSC_LOG_OFF)
+		nsc_report_prevented(rt, d->dest);
+	return redial_elsewhere(rt, d);
+}
+
+/* Mode prebind: keep the target out of the kernel's choice before dialing. */
+static ssize_t dial_prebound(const struct nsc_runtime *rt, const struct dial *d)
+{
+	int saved_errno = errno;
+	if (!is_tcp(d->fd)) {
+		errno = saved_errno; /* not ours, or not a socket: libc answers */
+		return dial_once(rt, d);
+	}
+	ssize_t ret;
+	int err;
+	if (dial_avoiding_target(rt, d, &ret, &err)) {
+		errno = err;
+		return ret;
+	}
+	errno = saved_errno;
+	return dial_checked(rt, d);
+}
+
+/* Which dials may self-connect, and how to stop them. */
+static ssize_t guard(const struct dial *d)
+{
+	struct nsc_runtime scratch;
+	const struct nsc_runtime *rt = nsc_runtime(&scratch);
+
+	if (rt->mode == NSC_MODE_OFF || d->dest == NULL ||
+	    nsc_dial_verdict(d->dest, d->dest_len, rt->range) == NSC_PASS)
+		return dial_once(rt, d);
+	if (rt->mode == NSC_MODE_PREBIND)
+		return dial_prebound(rt, d);
+	return dial_checked(rt, d);
+}
+
+NSC_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
+{
+	struct dial d = { .kind = DIAL_CONNECT, .fd = fd, .dest = addr, .dest_len = len };
+	return (int)guard(&d);
+}
+
+/* Only MSG_FASTOPEN makes a send open a connection (TCP Fast Open). */
+NSC_EXPORT ssize_t sendto(int fd, const void *buf, size_t n, int flags,
+			  const struct sockaddr *addr, socklen_t len)
+{
+	struct dial d = { .kind = DIAL_SENDTO, .fd = fd, .buf = buf, .buf_len = n,
+			  .flags = flags, .dest = (flags & MSG_FASTOPEN) ? addr : NULL,
+			  .dest_len = len };
+	return guard(&d);
+}
+
+NSC_EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
+{
+	struct dial d = { .kind = DIAL_SENDMSG, .fd = fd, .msg = msg, .flags = flags };
+	if ((flags & MSG_FASTOPEN) && msg != NULL) {
+		d.dest = msg->msg_name;
+		d.dest_len = msg->msg_namelen;
+	}
+	return guard(&d);
+}

@@ -1,0 +1,27 @@
+/* What the hooks need at hand: libc's functions and the settings, read once. */
+#ifndef NOSELFCONN_RUNTIME_H
+#define NOSELFCONN_RUNTIME_H
+
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#include "verdict.h"
+
+struct nsc_runtime {
+	int (*connect)(int, const struct sockaddr *, socklen_t);
+	ssize_t (*sendto)(int, const void *, size_t, int, const struct sockaddr *, socklen_t);
+	ssize_t (*sendmsg)(int, const struct msghdr *, int);
+	struct nsc_port_range range; /* the namespace's ip_local_port_range */
+	enum nsc_mode mode;
+	enum nsc_log log;
+};
+
+/*
+ * The settings, initialised by the constructor. A hook that runs earlier
+ * (from another library's constructor) initialises them itself; if two
+ * threads race there, the loser fills `scratch` and uses that, so no lock
+ * is ever taken.
+ */
+const struct nsc_runtime *nsc_runtime(struct nsc_runtime *scratch);
+
+#endif

@@ -1,0 +1,86 @@
+/* Shared by the test helpers: address parsing and small utilities. */
+#ifndef NOSELFCONN_TEST_COMMON_H
+#define NOSELFCONN_TEST_COMMON_H
+
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+/* "127.0.0.1" or "::1" and a port into a sockaddr; exits on bad input. */
+static inline socklen_t parse_endpoint(const char *host, const char *port_text,
+				       struct sockaddr_storage *out)
+{
+	char *end;
+	long port = strtol(port_text, &end, 10);
+	if (*port_text == '\0' || *end != '\0' || port < 0 || port > 65535) {
+		fprintf(stderr, "bad port '%s'\n", port_text);
+		exit(2);
+	}
+	memset(out, 0, sizeof(*out));
+	struct sockaddr_in *in = (struct sockaddr_in *)out;
+	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)out;
+	if (inet_pton(AF_INET, host, &in->sin_addr) == 1) {
+		in->sin_family = AF_INET;
+		in->sin_port = htons((in_port_t)port);
+		return sizeof(*in);
+	}
+	if (inet_pton(AF_INET6, host, &in6->sin6_addr) == 1) {
+		in6->sin6_family = AF_INET6;
+		in6->sin6_port = htons((in_port_t)port);
+		return sizeof(*in6);
+	}
+	fprintf(stderr, "bad address '%s'\n", host);
+	exit(2);
+}
+
+/* Open file descriptors of this process, to catch leaks. */
+static inline int count_fds(void)
+{
+	DIR *dir = opendir("/proc/self/fd");
+	if (dir == NULL)
+		return -1;
+	int n = 0;
+	while (readdir(dir) != NULL)
+		n++;
+	closedir(dir);
+	return n - 3; /* ".", ".." and the DIR's own descriptor */
+}
+
+/* errno's symbolic name for the errors the tests look for (portable to musl). */
+static inline const char *errname(int err)
+{
+	switch (err) {
+	case 0: return "none";
+	case ECONNREFUSED: return "ECONNREFUSED";
+	case ECONNRESET: return "ECONNRESET";
+	case EADDRINUSE: return "EADDRINUSE";
+	case EADDRNOTAVAIL: return "EADDRNOTAVAIL";
+	case ETIMEDOUT: return "ETIMEDOUT";
+	case EINPROGRESS: return "EINPROGRESS";
+	case EALREADY: return "EALREADY";
+	case EISCONN: return "EISCONN";
+	case EINTR: return "EINTR";
+	case EPIPE: return "EPIPE";
+	case EINVAL: return "EINVAL";
+	case EBADF: return "EBADF";
+	case ENOTSOCK: return "ENOTSOCK";
+	case EAFNOSUPPORT: return "EAFNOSUPPORT";
+	case EFAULT: return "EFAULT";
+	case EOPNOTSUPP: return "EOPNOTSUPP";
+	case ENETUNREACH: return "ENETUNREACH";
+	case EAGAIN: return "EAGAIN";
+	case ENOENT: return "ENOENT";
+	default: {
+		static __thread char text[16];
+		snprintf(text, sizeof(text), "E%d", err);
+		return text;
+	}
+	}
+}
+
+#endif

@@ -1,0 +1,207 @@
+/*
+ * dial: dial an address again and again in one style and count what happens.
+ * It judges self-connections on its own (local name == peer name), never
+ * through the library, so the same run shows the bug without the library.
+ *
+ *   dial [-n COUNT] [-t THREADS] [-s STYLE] [-u] [-R] [-k] [-H SECS] [-L] ADDR PORT
+ *
+ * Styles: blocking, nonblock (EINPROGRESS, poll, SO_ERROR), nonblock-write
+ * (EINPROGRESS, poll, write without SO_ERROR), fastopen-sendto,
+ * fastopen-sendmsg, fastopen-connect (TCP_FASTOPEN_CONNECT + send).
+ * -u dials UDP, -R re-dials one socket after each refusal, -k stops at the
+ * first self-connection, -H holds that one open for SECS seconds, -L tries
+ * to bind the target port afterwards. Prints one line of counts.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <unistd.h>
+
+#include "common.h"
+
+#define PROBE "noselfconn-probe"
+#define CONNECT_TIMEOUT_MS 3000
+
+enum outcome { SELF, REFUSED, CONNECTED, FAILED, OUTCOMES };
+
+static struct {
+	const char *style;
+	int type;
+	int count;
+	bool reuse_socket, stop_at_self;
+	int hold_seconds;
+	struct sockaddr_storage dest;
+	socklen_t dest_len;
+} opt = { .style = "blocking", .type = SOCK_STREAM, .count = 1 };
+
+static long counts[OUTCOMES];
+static int first_error;
+static volatile int stop;
+
+static bool names_equal(int fd)
+{
+	struct sockaddr_storage local, peer;
+	socklen_t llen = sizeof(local), plen = sizeof(peer);
+	if (getsockname(fd, (struct sockaddr *)&local, &llen) != 0 ||
+	    getpeername(fd, (struct sockaddr *)&peer, &plen) != 0)
+		return false;
+	return llen == plen && memcmp(&local, &peer, llen) == 0;
+}
+
+static int wait_writable(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLOUT };
+	int n = poll(&p, 1, CONNECT_TIMEOUT_MS);
+	return n == 1 ? 0 : (n == 0 ? ETIMEDOUT : errno);
+}
+
+/* Makes one dial on `fd`; returns 0 when connected, else the error. */
+static int dial_once(int fd)
+{
+	const struct sockaddr *to = (const struct sockaddr *)&opt.dest;
+	const char *s = opt.style;
+
+	if (strcmp(s, "blocking") == 0)
+		return connect(fd, to, opt.dest_len) == 0 ? 0 : errno;
+	if (strcmp(s, "nonblock") == 0 || strcmp(s, "nonblock-write") == 0) {
+		fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+		if (connect(fd, to, opt.dest_len) != 0 && errno != EINPROGRESS)
+			return errno;
+		int err = wait_writable(fd);
+		if (err != 0)
+			return err;
+		if (strcmp(s, "nonblock-write") == 0) /* as proxies do: no SO_ERROR */
+			return send(fd, PROBE, sizeof(PROBE), MSG_NOSIGNAL) >= 0 ? 0 : errno;
+		socklen_t len = sizeof(err);
+		getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
+		return err;
+	}
+	if (strcmp(s, "fastopen-sendto") == 0)
+		return sendto(fd, PROBE, sizeof(PROBE), MSG_FASTOPEN | MSG_NOSIGNAL, to,
+			      opt.dest_len) >= 0 ? 0 : errno;
+	if (strcmp(s, "fastopen-sendmsg") == 0) {
+		struct iovec iov = { .iov_base = PROBE, .iov_len = sizeof(PROBE) };
+		struct msghdr msg = { .msg_name = (void *)to, .msg_namelen = opt.dest_len,
+				      .msg_iov = &iov, .msg_iovlen = 1 };
+		return sendmsg(fd, &msg, MSG_FASTOPEN | MSG_NOSIGNAL) >= 0 ? 0 : errno;
+	}
+	if (strcmp(s, "fastopen-connect") == 0) {
+		int on = 1;
+		setsockopt(fd, IPPROTO_TCP, TCP_FASTOPEN_CONNECT, &on, sizeof(on));
+		if (connect(fd, to, opt.dest_len) != 0)
+			return errno;
+		return send(fd, PROBE, sizeof(PROBE), MSG_NOSIGNAL) >= 0 ? 0 : errno;
+	}
+	fprintf(stderr, "unknown style '%s'\n", s);
+	exit(2);
+}
+
+static void record(enum outcome o, int err)
+{
+	__atomic_add_fetch(&counts[o], 1, __ATOMIC_RELAXED);
+	if (o == FAILED) {
+		int none = 0;
+		__atomic_compare_exchange_n(&first_error, &none, err, false, __ATOMIC_RELAXED,
+					    __ATOMIC_RELAXED);
+	}
+}
+
+static void hold(int fd)
+{
+	struct sockaddr_storage local;
+	socklen_t len = sizeof(local);
+	char text[INET6_ADDRSTRLEN] = "?";
+	getsockname(fd, (struct sockaddr *)&local, &len);
+	const void *a = local.ss_family == AF_INET
+		? (const void *)&((struct sockaddr_in *)&local)->sin_addr
+		: (const void *)&((struct sockaddr_in6 *)&local)->sin6_addr;
+	inet_ntop(local.ss_family, a, text, sizeof(text));
+	printf("holding self-connection %s pid=%d\n", text, getpid());
+	fflush(stdout);
+	sleep((unsigned)opt.hold_seconds);
+}
+
+static void *dial_loop(void *unused)
+{
+	(void)unused;
+	int fd = -1;
+	for (int i = 0; i < opt.count && !stop; i++) {
+		if (fd < 0)
+			fd = socket(opt.dest.ss_family, opt.type, 0);
+		if (fd < 0) {
+			record(FAILED, errno);
+			continue;
+		}
+		int err = dial_once(fd);
+		enum outcome o = err == 0 ? (names_equal(fd) ? SELF : CONNECTED)
+			       : err == ECONNREFUSED ? REFUSED : FAILED;
+		record(o, err);
+		if (o == SELF && opt.hold_seconds > 0)
+			hold(fd);
+		if (o == SELF && opt.stop_at_self)
+			stop = 1;
+		/* -R keeps a refused socket to show it can be dialed again. */
+		if (!(opt.reuse_socket && o == REFUSED)) {
+			close(fd);
+			fd = -1;
+		}
+	}
+	if (fd >= 0)
+		close(fd);
+	return NULL;
+}
+
+static const char *bind_target(void)
+{
+	int fd = socket(opt.dest.ss_family, SOCK_STREAM, 0);
+	int rc = bind(fd, (struct sockaddr *)&opt.dest, opt.dest_len);
+	int err = errno;
+	close(fd);
+	return rc == 0 ? "ok" : errname(err);
+}
+
+int main(int argc, char **argv)
+{
+	int threads = 1, c;
+	bool try_bind = false;
+	while ((c = getopt(argc, argv, "n:t:s:uRkH:L")) != -1) {
+		switch (c) {
+		case 'n': opt.count = atoi(optarg); break;
+		case 't': threads = atoi(optarg); break;
+		case 's': opt.style = optarg; break;
+		case 'u': opt.type = SOCK_DGRAM; break;
+		case 'R': opt.reuse_socket = true; break;
+		case 'k': opt.stop_at_self = true; break;
+		case 'H': opt.hold_seconds = atoi(optarg); opt.stop_at_self = true; break;
+		case 'L': try_bind = true; break;
+		default: return 2;
+		}
+	}
+	if (argc - optind != 2 || threads < 1 || threads > 64) {
+		fprintf(stderr, "usage: dial [-n COUNT] [-t THREADS] [-s STYLE] [-uRkL] [-H SECS] ADDR PORT\n");
+		return 2;
+	}
+	opt.dest_len = parse_endpoint(argv[optind], argv[optind + 1], &opt.dest);
+
+	int fds_before = count_fds();
+	pthread_t tids[64];
+	for (int i = 0; i < threads; i++)
+		pthread_create(&tids[i], NULL, dial_loop, NULL);
+	for (int i = 0; i < threads; i++)
+		pthread_join(tids[i], NULL);
+	int fds_after = count_fds();
+
+	printf("attempts=%ld self=%ld refused=%ld connected=%ld failed=%ld first_error=%s "
+	       "fds_leaked=%d",
+	       counts[SELF] + counts[REFUSED] + counts[CONNECTED] + counts[FAILED], counts[SELF],
+	       counts[REFUSED], counts[CONNECTED], counts[FAILED],
+	       errname(first_error), fds_after - fds_before);
+	if (try_bind)
+		printf(" bind_after=%s", bind_target());
+	printf("\n");
+	return 0;
+}
