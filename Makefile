@@ -18,7 +18,7 @@ WRAPPER      := $(BUILD)/noselfconn
 HELPERS      := $(patsubst tests/helpers/%.c,$(BUILD)/tests/%,$(wildcard tests/helpers/*.c))
 UNIT         := $(BUILD)/tests/unit_verdict
 
-.PHONY: all test demo install uninstall clean check-deps
+.PHONY: all test demo install uninstall clean
 all: $(LIB) $(WRAPPER)
 
 $(LIB): $(LIB_SRCS) $(wildcard shim/*.h) shim/exports.map | $(BUILD)
@@ -37,14 +37,13 @@ $(UNIT): tests/unit/unit_verdict.c shim/verdict.c shim/verdict.h | $(BUILD)/test
 $(BUILD) $(BUILD)/tests:
 	mkdir -p $@
 
-# Installs what the suite and demo need when run as root; otherwise names the command.
-check-deps:
-	@tests/deps.sh
+# tests/deps.sh installs what is missing when run as root, else names the command.
+test: all $(HELPERS) $(UNIT)
+	@tests/deps.sh test
+	bats tests/
 
-test: all $(HELPERS) $(UNIT) check-deps
-	bats $(if $(CI),--print-output-on-failure,) tests/
-
-demo: all check-deps
+demo: all
+	@tests/deps.sh demo
 	demo/self-connect.sh
 
 install: all

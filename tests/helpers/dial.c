@@ -10,7 +10,8 @@
  * fastopen-sendmsg, fastopen-connect (TCP_FASTOPEN_CONNECT + send).
  * -u dials UDP, -R re-dials one socket after each refusal, -k stops at the
  * first self-connection, -H holds that one open for SECS seconds, -L tries
- * to bind the target port afterwards. Prints one line of counts.
+ * to bind the target port afterwards, -S serves the target itself first
+ * (accepts and closes). Prints one line of counts.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -155,6 +156,31 @@ static void *dial_loop(void *unused)
 	return NULL;
 }
 
+/* -S: a listener on the target, so dials have somewhere real to go. */
+static void *serve(void *listener)
+{
+	for (;;) {
+		int fd = accept(*(int *)listener, NULL, NULL);
+		if (fd >= 0)
+			close(fd);
+	}
+	return NULL;
+}
+
+static void start_server(void)
+{
+	static int listener;
+	int on = 1;
+	pthread_t tid;
+	listener = socket(opt.dest.ss_family, SOCK_STREAM, 0);
+	setsockopt(listener, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+	if (bind(listener, (struct sockaddr *)&opt.dest, opt.dest_len) != 0 || listen(listener, 512) != 0) {
+		perror("dial: listen");
+		exit(1);
+	}
+	pthread_create(&tid, NULL, serve, &listener);
+}
+
 static const char *bind_target(void)
 {
 	int fd = socket(opt.dest.ss_family, SOCK_STREAM, 0);
@@ -167,8 +193,8 @@ static const char *bind_target(void)
 int main(int argc, char **argv)
 {
 	int threads = 1, c;
-	bool try_bind = false;
-	while ((c = getopt(argc, argv, "n:t:s:uRkH:L")) != -1) {
+	bool try_bind = false, server = false;
+	while ((c = getopt(argc, argv, "n:t:s:uRkH:LS")) != -1) {
 		switch (c) {
 		case 'n': opt.count = atoi(optarg); break;
 		case 't': threads = atoi(optarg); break;
@@ -178,14 +204,17 @@ int main(int argc, char **argv)
 		case 'k': opt.stop_at_self = true; break;
 		case 'H': opt.hold_seconds = atoi(optarg); opt.stop_at_self = true; break;
 		case 'L': try_bind = true; break;
+		case 'S': server = true; break;
 		default: return 2;
 		}
 	}
 	if (argc - optind != 2 || threads < 1 || threads > 64) {
-		fprintf(stderr, "usage: dial [-n COUNT] [-t THREADS] [-s STYLE] [-uRkL] [-H SECS] ADDR PORT\n");
+		fprintf(stderr, "usage: dial [-n COUNT] [-t THREADS] [-s STYLE] [-uRkLS] [-H SECS] ADDR PORT\n");
 		return 2;
 	}
 	opt.dest_len = parse_endpoint(argv[optind], argv[optind + 1], &opt.dest);
+	if (server)
+		start_server();
 
 	int fds_before = count_fds();
 	pthread_t tids[64];

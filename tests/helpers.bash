@@ -1,0 +1,98 @@
+# Shared by the bats files: paths, the private network namespace, and
+# reading the counts the dial helper prints.
+
+bats_require_minimum_version 1.5.0
+
+ROOT="$(cd "$BATS_TEST_DIRNAME/.." && pwd)"
+BUILD="$ROOT/build"
+LIB="$BUILD/libnoselfconn.so"
+WRAPPER="$BUILD/noselfconn"
+DIAL="$BUILD/tests/dial"
+TARGET=50000              # even, like the range's low end: connect() tries it
+NARROW_RANGE="50000 50010"
+
+# Picks how to get a private network namespace, or skips (fails under CI).
+require_netns() {
+	if unshare -n true 2>/dev/null; then
+		UNSHARE=(unshare -n)
+	elif unshare -rn true 2>/dev/null; then
+		UNSHARE=(unshare -rn)
+	else
+		local why="needs a private network namespace: run as root, or allow unprivileged user namespaces"
+		if [ "${CI:-}" = true ]; then
+			echo "$why" >&2
+			return 1
+		fi
+		skip "$why"
+	fi
+}
+
+# in_netns CMD...: run CMD where lo is up, the ephemeral range is
+# $NSC_TEST_RANGE (default: narrow, around $TARGET), and 10.99.0.1 and fd00::1
+# are this host's own addresses.
+in_netns() {
+	"${UNSHARE[@]}" sh -c '
+		set -e
+		ip link set lo up
+		echo "$1" > /proc/sys/net/ipv4/ip_local_port_range
+		ip addr add 10.99.0.1/32 dev lo
+		ip -6 addr add fd00::1/128 dev lo nodad
+		shift
+		exec "$@"' in_netns "${NSC_TEST_RANGE:-$NARROW_RANGE}" "$@"
+}
+
+# "${WITH_LIB[@]}" CMD...: CMD with the library preloaded.
+WITH_LIB=(env LD_PRELOAD="$LIB")
+
+# field NAME: the value of NAME=... in $output (the dial helper's counts).
+field() {
+	local word
+	for word in $output; do
+		case "$word" in "$1="*) echo "${word#*=}"; return 0 ;; esac
+	done
+	echo "field $1 missing from: $output" >&2
+	return 1
+}
+
+# Fails with the whole output shown unless field NAME equals VALUE.
+expect() {
+	local got
+	got="$(field "$1")"
+	if [ "$got" != "$2" ]; then
+		echo "expected $1=$2, got $1=$got in: $output" >&2
+		return 1
+	fi
+}
+
+# Fails unless field NAME is at least MIN.
+expect_at_least() {
+	local got
+	got="$(field "$1")"
+	if [ "$got" -lt "$2" ]; then
+		echo "expected $1>=$2, got $1=$got in: $output" >&2
+		return 1
+	fi
+}
+
+# bug_then_guard ADDR [DIAL OPTIONS...]: the dial self-connects without the
+# library; in every mode that guards, hundreds more dials never do, each is
+# refused, no descriptor leaks and the port is free afterwards.
+bug_then_guard() {
+	local addr="$1"
+	shift
+	run in_netns "$DIAL" -k -n 500 "$@" "$addr" "$TARGET"
+	[ "$status" -eq 0 ]
+	expect_at_least self 1
+
+	local mode
+	for mode in check prebind; do
+		run in_netns env LD_PRELOAD="$LIB" NOSELFCONN_MODE="$mode" \
+			"$DIAL" -n 300 -L "$@" "$addr" "$TARGET"
+		[ "$status" -eq 0 ]
+		expect self 0
+		expect failed 0
+		expect fds_leaked 0
+		expect bind_after ok
+		[ "$(field refused)" -eq "$(field attempts)" ]
+	done
+}

@@ -1,0 +1,67 @@
+#!/usr/bin/env bats
+# Invisible when nothing is wrong: bad input gets libc's own answer, errno is
+# untouched on success, and what cannot self-connect costs no system call.
+
+load helpers
+
+BADCALLS="$BUILD/tests/badcalls"
+NEVER_CHOSEN=50001 # in range, but odd: connect() tries the even ports first
+
+setup() {
+	require_netns
+}
+
+# network_calls CMD...: how many network system calls CMD makes.
+network_calls() {
+	local trace="$BATS_TEST_TMPDIR/trace"
+	in_netns strace -f -qq -e trace=%network -o "$trace" "$@" >/dev/null
+	grep -cv -e '+++ exited' -e '--- SIG' "$trace"
+}
+
+@test "bad input: same return value and errno with and without the library, every mode" {
+	run in_netns "$BADCALLS" all "$NEVER_CHOSEN"
+	[ "$status" -eq 0 ]
+	local without="$output"
+	[ "$(grep -c . <<<"$without")" -ge 24 ]
+	for mode in check prebind off; do
+		run in_netns env LD_PRELOAD="$LIB" NOSELFCONN_MODE=$mode "$BADCALLS" all "$NEVER_CHOSEN"
+		[ "$status" -eq 0 ]
+		diff <(echo "$without") <(echo "$output")
+	done
+}
+
+@test "bad input: errno is untouched by a successful call" {
+	run in_netns "${WITH_LIB[@]}" "$BADCALLS" all "$NEVER_CHOSEN"
+	grep -q '^udp-socket .*ret=0 errno=untouched$' <<<"$output"
+	grep -q '^af-unspec .*ret=0 errno=untouched$' <<<"$output"
+}
+
+@test "no extra system call: non-INET, NULL, malformed, port outside the range, no MSG_FASTOPEN" {
+	local without with
+	without=$(network_calls "$BADCALLS" passthrough "$NEVER_CHOSEN")
+	for mode in check prebind; do
+		with=$(network_calls env LD_PRELOAD="$LIB" NOSELFCONN_MODE=$mode "$BADCALLS" passthrough "$NEVER_CHOSEN")
+		echo "mode $mode: $with network calls with the library, $without without"
+		[ "$without" -gt 10 ]
+		[ "$with" -eq "$without" ]
+	done
+}
+
+@test "default mode: one extra system call per guarded dial, none per refused blocking dial" {
+	local without with
+	without=$(network_calls "$DIAL" -n 50 -s nonblock 127.0.0.1 "$NEVER_CHOSEN")
+	with=$(network_calls "${WITH_LIB[@]}" "$DIAL" -n 50 -s nonblock 127.0.0.1 "$NEVER_CHOSEN")
+	echo "non-blocking: $with with, $without without"
+	[ "$with" -eq $((without + 50)) ]
+
+	without=$(network_calls "$DIAL" -n 50 -s blocking 127.0.0.1 "$NEVER_CHOSEN")
+	with=$(network_calls "${WITH_LIB[@]}" "$DIAL" -n 50 -s blocking 127.0.0.1 "$NEVER_CHOSEN")
+	echo "blocking, refused: $with with, $without without"
+	[ "$with" -eq "$without" ]
+}
+
+@test "exported symbols are the interposed calls and nothing else" {
+	run nm -D --defined-only "$LIB"
+	[ "$status" -eq 0 ]
+	[ "$(awk '{print $3}' <<<"$output" | sort | tr '\n' ' ')" = "connect sendmsg sendto " ]
+}

@@ -1,0 +1,11 @@
+#!/usr/bin/env bats
+# The pure decisions, tested directly (tests/unit/unit_verdict.c).
+
+load helpers
+
+@test "unit tests of the verdict, self-connection test, ranges and parsing" {
+	run "$BUILD/tests/unit_verdict"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *" 0 failed"* ]]
+}

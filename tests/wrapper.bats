@@ -1,0 +1,80 @@
+#!/usr/bin/env bats
+# The noselfconn command.
+
+load helpers
+
+@test "--help and --version" {
+	run "$WRAPPER" --help
+	[ "$status" -eq 0 ]
+	[[ "$output" == Usage:* ]]
+	[[ "$output" == *--mode* && "$output" == *--log* ]]
+	run "$WRAPPER" --version
+	[ "$status" -eq 0 ]
+	[[ "$output" =~ ^noselfconn\ [0-9]+\.[0-9]+\.[0-9]+$ ]]
+}
+
+@test "no command: a clear error and exit 2" {
+	run --separate-stderr "$WRAPPER"
+	[ "$status" -eq 2 ]
+	[[ "$stderr" == *"no command given"* ]]
+}
+
+@test "command not found: exit 127; not executable: exit 126" {
+	run -127 --separate-stderr "$WRAPPER" no-such-command-anywhere
+	[[ "$stderr" == *"cannot run 'no-such-command-anywhere'"* ]]
+	local plain="$BATS_TEST_TMPDIR/not-executable"
+	echo data > "$plain"
+	run -126 "$WRAPPER" "$plain"
+}
+
+@test "bad option or mode: exit 2" {
+	run "$WRAPPER" --bogus true
+	[ "$status" -eq 2 ]
+	run "$WRAPPER" --mode=sometimes true
+	[ "$status" -eq 2 ]
+	run "$WRAPPER" --log=carrier-pigeon true
+	[ "$status" -eq 2 ]
+}
+
+@test "adds the library to LD_PRELOAD, after what is there, once" {
+	run "$WRAPPER" sh -c 'echo "$LD_PRELOAD"'
+	[ "$output" = "$LIB" ]
+	# (ld.so says on stderr that it cannot find other.so: not our concern here)
+	LD_PRELOAD=/lib/other.so run --separate-stderr "$WRAPPER" sh -c 'echo "$LD_PRELOAD"'
+	[ "$output" = "/lib/other.so:$LIB" ]
+	LD_PRELOAD="$LIB" run "$WRAPPER" sh -c 'echo "$LD_PRELOAD"'
+	[ "$output" = "$LIB" ]
+}
+
+@test "options map onto the environment; the command's own options are left alone" {
+	run "$WRAPPER" --mode prebind --log sh -c 'echo "$NOSELFCONN_MODE $NOSELFCONN_LOG $0 $1"' -x --help
+	[ "$output" = "prebind stderr -x --help" ]
+	run "$WRAPPER" -m off --log=syslog -- sh -c 'echo "$NOSELFCONN_MODE $NOSELFCONN_LOG"'
+	[ "$output" = "off syslog" ]
+}
+
+@test "returns the command's exit status" {
+	run "$WRAPPER" sh -c 'exit 7'
+	[ "$status" -eq 7 ]
+}
+
+@test "guards the command it runs" {
+	require_netns
+	run in_netns "$DIAL" -k -n 500 127.0.0.1 "$TARGET"
+	expect_at_least self 1
+	run --separate-stderr in_netns "$WRAPPER" --log "$DIAL" -n 300 127.0.0.1 "$TARGET"
+	expect self 0
+	expect refused 300
+	[[ "$stderr" == *"prevented a self-connection: dial["* ]]
+}
+
+@test "installed: finds the library at the installed path" {
+	local prefix="$BATS_TEST_TMPDIR/prefix"
+	make -C "$ROOT" -s install PREFIX="$prefix" BUILD="$BATS_TEST_TMPDIR/build" >/dev/null
+	run "$prefix/bin/noselfconn" sh -c 'echo "$LD_PRELOAD"'
+	[ "$output" = "$prefix/lib/libnoselfconn.so" ]
+	rm "$prefix/lib/libnoselfconn.so"
+	run --separate-stderr "$prefix/bin/noselfconn" true
+	[ "$status" -eq 125 ]
+	[[ "$stderr" == *"cannot find libnoselfconn.so"* ]]
+}
