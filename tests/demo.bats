@@ -1,0 +1,13 @@
+#!/usr/bin/env bats
+# make demo: it must show the self-connection without the library and none with it.
+
+load helpers
+
+@test "the demo reproduces the bug without the library and shows none with it" {
+	require_netns
+	run "$ROOT/demo/self-connect.sh"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	grep -Eq '127\.0\.0\.1:50000 +127\.0\.0\.1:50000' <<<"$output"
+	grep -q '200 of 200 attempts refused, 0 connected' <<<"$output"
+}
