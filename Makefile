@@ -17,8 +17,9 @@ LIB          := $(BUILD)/libnoselfconn.so
 WRAPPER      := $(BUILD)/noselfconn
 HELPERS      := $(patsubst tests/helpers/%.c,$(BUILD)/tests/%,$(wildcard tests/helpers/*.c))
 UNIT         := $(BUILD)/tests/unit_verdict
+BENCH        := $(BUILD)/tests/bench $(BUILD)/tests/empty.so
 
-.PHONY: all test demo install uninstall clean
+.PHONY: all test demo bench install uninstall clean
 all: $(LIB) $(WRAPPER)
 
 $(LIB): $(LIB_SRCS) $(wildcard shim/*.h) shim/exports.map | $(BUILD)
@@ -31,6 +32,12 @@ $(WRAPPER): shim/noselfconn.c shim/verdict.c shim/verdict.h | $(BUILD)
 $(BUILD)/tests/%: tests/helpers/%.c tests/helpers/common.h | $(BUILD)/tests
 	$(CC) $(NSC_CFLAGS) $(CFLAGS) $(NSC_LDFLAGS) $(LDFLAGS) -o $@ $< -lpthread
 
+$(BUILD)/tests/bench: tests/bench/bench.c | $(BUILD)/tests
+	$(CC) $(NSC_CFLAGS) $(CFLAGS) $(NSC_LDFLAGS) $(LDFLAGS) -o $@ $< -lpthread
+
+$(BUILD)/tests/empty.so: tests/bench/empty.c | $(BUILD)/tests
+	$(CC) $(NSC_CFLAGS) $(CFLAGS) -shared $(NSC_LDFLAGS) $(LDFLAGS) -o $@ $<
+
 $(UNIT): tests/unit/unit_verdict.c shim/verdict.c shim/verdict.h | $(BUILD)/tests
 	$(CC) $(NSC_CFLAGS) $(CFLAGS) -Ishim $(LDFLAGS) -o $@ tests/unit/unit_verdict.c shim/verdict.c
 
@@ -38,13 +45,18 @@ $(BUILD) $(BUILD)/tests:
 	mkdir -p $@
 
 # tests/deps.sh installs what is missing when run as root, else names the command.
-test: all $(HELPERS) $(UNIT)
+test: all $(HELPERS) $(UNIT) $(BENCH)
 	@tests/deps.sh test
 	bats tests/
 
 demo: all
 	@tests/deps.sh demo
 	demo/self-connect.sh
+
+# Timing is noisy on small machines: benchmarks are not part of `make test`.
+bench: all $(HELPERS) $(BENCH)
+	@tests/deps.sh test
+	tests/bench/run.sh
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR)

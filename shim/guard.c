@@ -108,7 +108,7 @@ static bool dial_avoiding_target(const struct nsc_runtime *rt, const struct dial
 {
 	uint32_t own_range, avoiding;
 	if (!get_port_range(d->fd, &own_range) ||
-	    !nsc_range_without(nsc_effective_range(rt->range, own_range),
+	    !nsc_range_without(nsc_effective_range(nsc_port_range(), own_range),
 			       nsc_dest_port(d->dest), &avoiding) ||
 	    !set_port_range(d->fd, avoiding))
 		return false;
@@ -181,7 +181,7 @@ static ssize_t guard(const struct dial *d)
 	const struct nsc_runtime *rt = nsc_runtime(&scratch);
 
 	if (rt->mode == NSC_MODE_OFF || d->dest == NULL ||
-	    nsc_dial_verdict(d->dest, d->dest_len, rt->range) == NSC_PASS)
+	    nsc_dial_verdict(d->dest, d->dest_len, nsc_port_range()) == NSC_PASS)
 		return dial_once(rt, d);
 	if (rt->mode == NSC_MODE_PREBIND)
 		return dial_prebound(rt, d);
@@ -213,3 +213,8 @@ NSC_EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 	}
 	return guard(&d);
 }
+
+/* Names that always mean the hooks above, never an earlier definition. */
+extern __typeof__(connect) nsc_own_connect __attribute__((alias("connect")));
+extern __typeof__(sendto) nsc_own_sendto __attribute__((alias("sendto")));
+extern __typeof__(sendmsg) nsc_own_sendmsg __attribute__((alias("sendmsg")));

@@ -52,6 +52,7 @@ static void *next_definition(const char *name, void *ours, void *fallback)
 
 static struct nsc_port_range read_port_range(void)
 {
+	int saved_errno = errno;
 	char text[64];
 	ssize_t n = -1;
 	int fd = open(PORT_RANGE_FILE, O_RDONLY | O_CLOEXEC);
@@ -61,8 +62,24 @@ static struct nsc_port_range read_port_range(void)
 	}
 	struct nsc_port_range range;
 	if (n <= 0 || !nsc_parse_port_range(text, (size_t)n, &range))
-		return NSC_DEFAULT_RANGE;
+		range = NSC_DEFAULT_RANGE;
+	errno = saved_errno;
 	return range;
+}
+
+/* high << 16 | low; 0 (never a valid range) until the file has been read. */
+static uint32_t cached_range;
+
+struct nsc_port_range nsc_port_range(void)
+{
+	uint32_t packed = __atomic_load_n(&cached_range, __ATOMIC_RELAXED);
+	if (packed == 0) {
+		/* Threads racing here read the same file: any of them may store. */
+		struct nsc_port_range range = read_port_range();
+		packed = (uint32_t)range.high << 16 | range.low;
+		__atomic_store_n(&cached_range, packed, __ATOMIC_RELAXED);
+	}
+	return (struct nsc_port_range){ .low = packed & 0xffff, .high = packed >> 16 };
 }
 
 static enum nsc_mode read_mode(bool warn)
@@ -86,10 +103,9 @@ static enum nsc_log read_log(bool warn)
 static void initialise(struct nsc_runtime *rt, bool warn)
 {
 	int saved_errno = errno;
-	rt->connect = next_definition("connect", (void *)connect, (void *)raw_connect);
-	rt->sendto = next_definition("sendto", (void *)sendto, (void *)raw_sendto);
-	rt->sendmsg = next_definition("sendmsg", (void *)sendmsg, (void *)raw_sendmsg);
-	rt->range = read_port_range();
+	rt->connect = next_definition("connect", (void *)nsc_own_connect, (void *)raw_connect);
+	rt->sendto = next_definition("sendto", (void *)nsc_own_sendto, (void *)raw_sendto);
+	rt->sendmsg = next_definition("sendmsg", (void *)nsc_own_sendmsg, (void *)raw_sendmsg);
 	rt->mode = read_mode(warn);
 	rt->log = read_log(warn);
 	errno = saved_errno;

@@ -11,10 +11,14 @@ struct nsc_runtime {
 	int (*connect)(int, const struct sockaddr *, socklen_t);
 	ssize_t (*sendto)(int, const void *, size_t, int, const struct sockaddr *, socklen_t);
 	ssize_t (*sendmsg)(int, const struct msghdr *, int);
-	struct nsc_port_range range; /* the namespace's ip_local_port_range */
 	enum nsc_mode mode;
 	enum nsc_log log;
 };
+
+/* The hooks themselves (guard.c), which dlsym(RTLD_NEXT) must never return. */
+int nsc_own_connect(int, const struct sockaddr *, socklen_t);
+ssize_t nsc_own_sendto(int, const void *, size_t, int, const struct sockaddr *, socklen_t);
+ssize_t nsc_own_sendmsg(int, const struct msghdr *, int);
 
 /*
  * The settings, initialised by the constructor. A hook that runs earlier
@@ -23,5 +27,12 @@ struct nsc_runtime {
  * is ever taken.
  */
 const struct nsc_runtime *nsc_runtime(struct nsc_runtime *scratch);
+
+/*
+ * The namespace's ip_local_port_range, read once, at the first dial that
+ * needs it rather than at start-up: a /proc read costs more than loading
+ * the whole library, and most processes never dial TCP/IP at all.
+ */
+struct nsc_port_range nsc_port_range(void);
 
 #endif

@@ -1,0 +1,17 @@
+#!/usr/bin/env bats
+# The benchmarks are not timed here (too noisy), but they must keep working:
+# every case runs for a moment and prints its rows.
+
+load helpers
+
+@test "make bench's programs run every case briefly and print the whole table" {
+	require_netns
+	run "$ROOT/tests/bench/run.sh" 1 100
+	echo "$output"
+	[ "$status" -eq 0 ]
+	for case in churn-client-closes churn-server-closes passthrough refused threads capacity startup; do
+		[ "$(grep -c "^$case " <<<"$output")" -ge 2 ]
+	done
+	grep -Eq '^check +\+0\.00 +\+1\.00' <<<"$output"
+	! grep -q ' 0.000 (0.000' <<<"$output"
+}

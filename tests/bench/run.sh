@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# make bench: every figure measured with and without the library in the same
+# run, alternating batch by batch inside one process (see bench.c), in a
+# network namespace of the run's own. Prints one table.
+#
+#   tests/bench/run.sh [ROUNDS] [SCALE]    (defaults: 15 rounds, full size;
+#                                           SCALE divides every count)
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+BUILD="${BUILD:-$ROOT/build}"
+LIB="$BUILD/libnoselfconn.so"
+BENCH="$BUILD/tests/bench"
+DIAL="$BUILD/tests/dial"
+EMPTY="$BUILD/tests/empty.so"
+ROUNDS="${1:-15}"
+SCALE="${2:-1}"
+MODES="${MODES:-check prebind}"
+# case:operations per batch (about 0.1 s each here)
+CASES="churn-client-closes:3000 churn-server-closes:2000 passthrough:3000 refused:8000 threads:3000 capacity:3000"
+STARTUP_EXECS=100
+
+DEFAULT_RANGE="32768 60999"
+if unshare -n true 2>/dev/null; then NETNS=(unshare -n); else NETNS=(unshare -rn); fi
+
+# in_netns RANGE CMD...: CMD in a fresh network namespace, lo up, that range.
+in_netns() {
+	"${NETNS[@]}" sh -c 'ip link set lo up && echo "$0" >/proc/sys/net/ipv4/ip_local_port_range && exec "$@"' "$@"
+}
+
+# bench CASE COUNT MODE: ROUNDS lines "without with failed_without failed_with",
+# from one process in a namespace of its own.
+bench() {
+	local range="$DEFAULT_RANGE"
+	[ "$1" = capacity ] && range="40000 40999"
+	in_netns "$range" "$BENCH" "$1" "$(($2 / SCALE))" "$ROUNDS" "$LIB" "$3"
+}
+
+# network_calls_per_dial MODE|none LISTEN_PORT: network system calls per dial.
+network_calls_per_dial() {
+	local mode="$1" port="$2" preload=() trace n=200
+	trace="$(mktemp)"
+	[ "$mode" != none ] && preload=(env LD_PRELOAD="$LIB" NOSELFCONN_MODE="$mode")
+	in_netns "$DEFAULT_RANGE" strace -f -qq -e trace=%network -o "$trace" "${preload[@]}" \
+		"$DIAL" -S -n "$n" -s nonblock 127.0.0.1 "$port" >/dev/null
+	local calls
+	calls=$(grep -cv -e "+++ exited" -e "--- SIG" -e "resumed>" "$trace")
+	rm -f "$trace"
+	echo "$calls $n"
+}
+
+# summary [time]: reads "without with failed_without failed_with" rates,
+# prints median rates, the median ratio with / without (or, for "time",
+# time with / time without) and its min-max, and failures summed.
+summary() {
+	awk -v time="${1:-}" '
+	function median(a, n,   i, j, t) {
+		for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
+		return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+	}
+	{ n++; wo[n] = $1; w[n] = $2; fwo += $3; fw += $4
+	  r[n] = time ? ($2 > 0 ? $1 / $2 : 0) : ($1 > 0 ? $2 / $1 : 0)
+	  if (n == 1 || r[n] < lo) lo = r[n]; if (n == 1 || r[n] > hi) hi = r[n] }
+	END { printf "%10.0f %10.0f   %5.3f (%5.3f-%5.3f) %8d %8d\n", median(wo, n), median(w, n), median(r, n), lo, hi, fwo, fw }'
+}
+
+echo "noselfconn benchmarks: $(date -u '+%Y-%m-%d'), Linux $(uname -r), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), $(nproc) cores"
+echo "$ROUNDS rounds per figure, batches without and with the library alternating in one process."
+echo "ratio: throughput with / without (median, min-max); for startup, time with / time without."
+echo "failed: dials that did not end as expected, summed (- without, + with the library)."
+echo
+printf '%-20s %-8s %10s %10s   %-19s %8s %8s\n' case mode "without/s" "with/s" "ratio (min-max)" "failed-" "failed+"
+row() { xargs printf "%-20s %-8s %10s %10s   %s %s %8s %8s\n" "$@"; }
+for entry in $CASES; do
+	case="${entry%%:*}" count="${entry#*:}"
+	for mode in $MODES; do
+		bench "$case" "$count" "$mode" | summary | row "$case" "$mode"
+	done
+done
+for mode in $MODES; do
+	"$BENCH" startup "$((STARTUP_EXECS / SCALE))" "$ROUNDS" "$LIB" "$mode" | summary time | row startup "$mode"
+done
+"$BENCH" startup "$((STARTUP_EXECS / SCALE))" "$ROUNDS" "$EMPTY" none | summary time | row startup "(empty)"
+echo "(empty): a preloaded shared object with no code at all, the floor any preload costs."
+
+# What one system call weighs against one dial, here: the floor of the guard.
+calls=$("$BENCH" getsockname 1000000)
+read -r churn _ < <(ROUNDS=1 bench churn-client-closes 3000 off)
+awk -v c="$calls" -v d="$churn" 'BEGIN {
+	printf "\nOne getsockname() takes %.0f ns here; one churn-client-closes dial %.1f us: one extra\n", 1e9 / c, 1e6 / d
+	printf "system call per dial is %.1f%% of the dial before cache effects.\n", 100 * d / c }'
+
+echo
+echo "System calls per dial (network calls counted with strace, 200 non-blocking dials to a listener):"
+printf '%-10s %-22s %-22s\n' mode "pass-through (port 8080)" "guarded (port 40000)"
+read -r base_pass n < <(network_calls_per_dial none 8080)
+read -r base_guard _ < <(network_calls_per_dial none 40000)
+for mode in $MODES; do
+	read -r pass _ < <(network_calls_per_dial "$mode" 8080)
+	read -r guard _ < <(network_calls_per_dial "$mode" 40000)
+	printf '%-10s %-22s %-22s\n' "$mode" \
+		"+$(awk -v a="$pass" -v b="$base_pass" -v n="$n" 'BEGIN { printf "%.2f", (a - b) / n }')" \
+		"+$(awk -v a="$guard" -v b="$base_guard" -v n="$n" 'BEGIN { printf "%.2f", (a - b) / n }')"
+done
