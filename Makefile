@@ -16,6 +16,7 @@ LIB_SRCS     := shim/guard.c shim/runtime.c shim/report.c shim/verdict.c
 LIB          := $(BUILD)/libnoselfconn.so
 WRAPPER      := $(BUILD)/noselfconn
 HELPERS      := $(patsubst tests/helpers/%.c,$(BUILD)/tests/%,$(wildcard tests/helpers/*.c))
+PRELOADS     := $(patsubst tests/preloads/%.c,$(BUILD)/tests/%.so,$(wildcard tests/preloads/*.c))
 UNIT         := $(BUILD)/tests/unit_verdict
 BENCH        := $(BUILD)/tests/bench $(BUILD)/tests/empty.so
 
@@ -38,6 +39,9 @@ $(BUILD)/tests/bench: tests/bench/bench.c | $(BUILD)/tests
 $(BUILD)/tests/empty.so: tests/bench/empty.c | $(BUILD)/tests
 	$(CC) $(NSC_CFLAGS) $(CFLAGS) -shared $(NSC_LDFLAGS) $(LDFLAGS) -o $@ $<
 
+$(BUILD)/tests/%.so: tests/preloads/%.c | $(BUILD)/tests
+	$(CC) $(NSC_CFLAGS) $(CFLAGS) -shared $(NSC_LDFLAGS) $(LDFLAGS) -o $@ $< -ldl
+
 $(UNIT): tests/unit/unit_verdict.c shim/verdict.c shim/verdict.h | $(BUILD)/tests
 	$(CC) $(NSC_CFLAGS) $(CFLAGS) -Ishim $(LDFLAGS) -o $@ tests/unit/unit_verdict.c shim/verdict.c
 
@@ -45,7 +49,7 @@ $(BUILD) $(BUILD)/tests:
 	mkdir -p $@
 
 # tests/deps.sh installs what is missing when run as root, else names the command.
-test: all $(HELPERS) $(UNIT) $(BENCH)
+test: all $(HELPERS) $(PRELOADS) $(UNIT) $(BENCH)
 	@tests/deps.sh test
 	bats tests/
 
