@@ -20,7 +20,7 @@ PRELOADS     := $(patsubst tests/preloads/%.c,$(BUILD)/tests/%.so,$(wildcard tes
 UNIT         := $(BUILD)/tests/unit_verdict
 BENCH        := $(BUILD)/tests/bench $(BUILD)/tests/empty.so
 
-.PHONY: all test demo bench install uninstall clean
+.PHONY: all test demo bench lint install uninstall clean
 all: $(LIB) $(WRAPPER)
 
 $(LIB): $(LIB_SRCS) $(wildcard shim/*.h) shim/exports.map | $(BUILD)
@@ -56,6 +56,10 @@ test: all $(HELPERS) $(PRELOADS) $(UNIT) $(BENCH)
 demo: all
 	@tests/deps.sh demo
 	demo/self-connect.sh
+
+lint:
+	@tests/deps.sh test
+	tests/lint.sh
 
 # Timing is noisy on small machines: benchmarks are not part of `make test`.
 bench: all $(HELPERS) $(BENCH)

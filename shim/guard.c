@@ -215,6 +215,6 @@ NSC_EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 }
 
 /* Names that always mean the hooks above, never an earlier definition. */
-extern __typeof__(connect) nsc_own_connect __attribute__((alias("connect")));
-extern __typeof__(sendto) nsc_own_sendto __attribute__((alias("sendto")));
-extern __typeof__(sendmsg) nsc_own_sendmsg __attribute__((alias("sendmsg")));
+__typeof__(connect) nsc_own_connect __attribute__((alias("connect")));
+__typeof__(sendto) nsc_own_sendto __attribute__((alias("sendto")));
+__typeof__(sendmsg) nsc_own_sendmsg __attribute__((alias("sendmsg")));

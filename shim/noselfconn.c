@@ -115,23 +115,23 @@ int main(int argc, char **argv)
 	while ((opt = getopt_long(argc, argv, "+m:l::hV", options, NULL)) != -1) {
 		switch (opt) {
 		case 'm':
-			if (!nsc_parse_mode(optarg, &mode)) {
+			if (optarg == NULL || !nsc_parse_mode(optarg, &mode)) {
 				fprintf(stderr, "noselfconn: unknown mode '%s' (expected check, prebind or off)\n",
 					optarg);
 				return EXIT_USAGE;
 			}
 			setenv("NOSELFCONN_MODE", optarg, 1);
 			break;
-		case 'l':
-			if (optarg == NULL)
-				optarg = "stderr";
-			if (!nsc_parse_log(optarg, &log)) {
+		case 'l': {
+			const char *dest = optarg != NULL ? optarg : "stderr";
+			if (!nsc_parse_log(dest, &log)) {
 				fprintf(stderr, "noselfconn: unknown log destination '%s' (expected stderr or syslog)\n",
-					optarg);
+					dest);
 				return EXIT_USAGE;
 			}
-			setenv("NOSELFCONN_LOG", optarg, 1);
+			setenv("NOSELFCONN_LOG", dest, 1);
 			break;
+		}
 		case 'h':
 			usage(stdout);
 			return 0;

@@ -67,7 +67,7 @@ static void put_ipv6(struct line *line, const unsigned char a[16])
 		return;
 	}
 	unsigned groups[8];
-	for (int i = 0; i < 8; i++)
+	for (size_t i = 0; i < 8; i++)
 		groups[i] = (unsigned)a[2 * i] << 8 | a[2 * i + 1];
 	int best = -1, best_len = 1;
 	for (int i = 0; i < 8;) {

@@ -37,7 +37,7 @@ static ssize_t raw_sendmsg(int fd, const struct msghdr *msg, int flags)
 	return syscall(SYS_sendmsg, fd, msg, flags);
 }
 
-static void *next_definition(const char *name, void *ours, void *fallback)
+static void *next_definition(const char *name, const void *ours, void *fallback)
 {
 	void *next = dlsym(RTLD_NEXT, name);
 	if (next == NULL)

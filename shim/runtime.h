@@ -16,9 +16,9 @@ struct nsc_runtime {
 };
 
 /* The hooks themselves (guard.c), which dlsym(RTLD_NEXT) must never return. */
-int nsc_own_connect(int, const struct sockaddr *, socklen_t);
-ssize_t nsc_own_sendto(int, const void *, size_t, int, const struct sockaddr *, socklen_t);
-ssize_t nsc_own_sendmsg(int, const struct msghdr *, int);
+extern __typeof__(connect) nsc_own_connect;
+extern __typeof__(sendto) nsc_own_sendto;
+extern __typeof__(sendmsg) nsc_own_sendmsg;
 
 /*
  * The settings, initialised by the constructor. A hook that runs earlier

@@ -13,7 +13,7 @@ fresh_build() {
 		fresh_build CC=$cc CFLAGS="-O2 -Werror"
 		echo "$output"
 		[ "$status" -eq 0 ]
-		! grep -qi warning <<<"$output"
+		[ -z "$(grep -i warning <<<"$output")" ]
 	done
 }
 

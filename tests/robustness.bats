@@ -71,5 +71,5 @@ setup() {
 	[ "$status" -eq 0 ]
 	expect self 0
 	grep -q 'prevented a self-connection' <<<"$output"
-	! grep -q '==[0-9]*==' <<<"$output"
+	[ -z "$(grep '==[0-9]*==' <<<"$output")" ]
 }

@@ -25,6 +25,7 @@ if unshare -n true 2>/dev/null; then NETNS=(unshare -n); else NETNS=(unshare -rn
 
 # in_netns RANGE CMD...: CMD in a fresh network namespace, lo up, that range.
 in_netns() {
+	# shellcheck disable=SC2016 # expanded by the inner sh, not here
 	"${NETNS[@]}" sh -c 'ip link set lo up && echo "$0" >/proc/sys/net/ipv4/ip_local_port_range && exec "$@"' "$@"
 }
 
