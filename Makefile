@@ -18,9 +18,11 @@ WRAPPER      := $(BUILD)/noselfconn
 HELPERS      := $(patsubst tests/helpers/%.c,$(BUILD)/tests/%,$(wildcard tests/helpers/*.c))
 PRELOADS     := $(patsubst tests/preloads/%.c,$(BUILD)/tests/%.so,$(wildcard tests/preloads/*.c))
 UNIT         := $(BUILD)/tests/unit_verdict
+FUZZER       := $(BUILD)/tests/fuzz_verdict
+FUZZ_SECONDS ?= 60
 BENCH        := $(BUILD)/tests/bench $(BUILD)/tests/empty.so
 
-.PHONY: all test demo bench lint install uninstall clean
+.PHONY: all test demo bench lint fuzz install uninstall clean
 all: $(LIB) $(WRAPPER)
 
 $(LIB): $(LIB_SRCS) $(wildcard shim/*.h) shim/exports.map | $(BUILD)
@@ -45,17 +47,27 @@ $(BUILD)/tests/%.so: tests/preloads/%.c | $(BUILD)/tests
 $(UNIT): tests/unit/unit_verdict.c shim/verdict.c shim/verdict.h | $(BUILD)/tests
 	$(CC) $(NSC_CFLAGS) $(CFLAGS) -Ishim $(LDFLAGS) -o $@ tests/unit/unit_verdict.c shim/verdict.c
 
+# libFuzzer needs clang, whatever CC is.
+$(FUZZER): tests/fuzz/fuzz_verdict.c shim/verdict.c shim/verdict.h | $(BUILD)/tests
+	clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Ishim \
+		-o $@ tests/fuzz/fuzz_verdict.c shim/verdict.c
+
 $(BUILD) $(BUILD)/tests:
 	mkdir -p $@
 
 # tests/deps.sh installs what is missing when run as root, else names the command.
-test: all $(HELPERS) $(PRELOADS) $(UNIT) $(BENCH)
+test: all $(HELPERS) $(PRELOADS) $(UNIT) $(BENCH) $(FUZZER)
 	@tests/deps.sh test
 	bats tests/
 
 demo: all
 	@tests/deps.sh demo
 	demo/self-connect.sh
+
+# New inputs go to the build tree; tests/fuzz/corpus holds the seeds.
+fuzz: $(FUZZER)
+	mkdir -p $(BUILD)/fuzz-corpus
+	$(FUZZER) -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 $(BUILD)/fuzz-corpus tests/fuzz/corpus
 
 lint:
 	@tests/deps.sh test

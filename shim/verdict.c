@@ -94,9 +94,9 @@ bool nsc_is_self_connection(const struct sockaddr *dest, socklen_t dest_len,
 {
 	if (nsc_dial_verdict(dest, dest_len, (struct nsc_port_range){ 1, 65535 }) != NSC_GUARD)
 		return false;
-	if (local == NULL || local->sa_family != dest->sa_family)
-		return false;
-	if (local_len > sizeof(struct sockaddr_storage) || !(is_inet4(local, local_len) || is_inet6(local, local_len)))
+	/* Same shape checks as for the destination, before reading a byte. */
+	if (nsc_dial_verdict(local, local_len, (struct nsc_port_range){ 1, 65535 }) != NSC_GUARD ||
+	    local->sa_family != dest->sa_family)
 		return false;
 	if (nsc_dest_port(local) != nsc_dest_port(dest))
 		return false;
