@@ -22,7 +22,7 @@ FUZZER       := $(BUILD)/tests/fuzz_verdict
 FUZZ_SECONDS ?= 60
 BENCH        := $(BUILD)/tests/bench $(BUILD)/tests/empty.so
 
-.PHONY: all test demo bench lint fuzz install uninstall clean
+.PHONY: all test test-build sanitize demo bench lint fuzz install uninstall clean
 all: $(LIB) $(WRAPPER)
 
 $(LIB): $(LIB_SRCS) $(wildcard shim/*.h) shim/exports.map | $(BUILD)
@@ -56,9 +56,26 @@ $(BUILD) $(BUILD)/tests:
 	mkdir -p $@
 
 # tests/deps.sh installs what is missing when run as root, else names the command.
-test: all $(HELPERS) $(PRELOADS) $(UNIT) $(BENCH) $(FUZZER)
+TEST_BUILD := all $(HELPERS) $(PRELOADS) $(UNIT) $(BENCH) $(FUZZER)
+test-build: $(TEST_BUILD)
+
+test: $(TEST_BUILD)
 	@tests/deps.sh test
 	bats tests/
+
+# The library and every test program built with ASan and UBSan, the runtime
+# first in LD_PRELOAD, the whole suite run; any report fails (halt on error).
+# Leak checks are off: the library never allocates, and the programs it is
+# loaded into (telnet, sh) are not ours; valgrind checks leaks in `make test`.
+SAN_BUILD := $(BUILD)/sanitize
+SAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
+sanitize:
+	@tests/deps.sh test
+	$(MAKE) BUILD=$(SAN_BUILD) CFLAGS="$(SAN_FLAGS)" LDFLAGS="-fsanitize=address,undefined" test-build
+	NSC_BUILD=$(abspath $(SAN_BUILD)) \
+	NSC_SANITIZER_RUNTIME=$$($(CC) -print-file-name=libasan.so) \
+	ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+		bats --filter-tags '!no-sanitizer' tests/
 
 demo: all
 	@tests/deps.sh demo

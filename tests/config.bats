@@ -8,13 +8,13 @@ setup() {
 }
 
 @test "NOSELFCONN_LOG=1: one stderr line per prevented self-connection, naming program, pid and destination" {
-	run --separate-stderr in_netns env LD_PRELOAD="$LIB" NOSELFCONN_LOG=1 "$DIAL" -n 300 127.0.0.1 "$TARGET"
+	run --separate-stderr in_netns env LD_PRELOAD="$PRELOAD_LIB" NOSELFCONN_LOG=1 "$DIAL" -n 300 127.0.0.1 "$TARGET"
 	expect self 0
 	[ -n "$stderr" ]
 	local lines
 	lines=$(grep -c . <<<"$stderr")
 	[ "$(grep -cE '^noselfconn: prevented a self-connection: dial\[[0-9]+\] dialing 127\.0\.0\.1:50000$' <<<"$stderr")" -eq "$lines" ]
-	run --separate-stderr in_netns env LD_PRELOAD="$LIB" NOSELFCONN_LOG=1 "$DIAL" -n 100 fd00::1 "$TARGET"
+	run --separate-stderr in_netns env LD_PRELOAD="$PRELOAD_LIB" NOSELFCONN_LOG=1 "$DIAL" -n 100 fd00::1 "$TARGET"
 	grep -q 'dialing \[fd00::1\]:50000$' <<<"$stderr"
 }
 
@@ -26,7 +26,7 @@ setup() {
 
 # bad_value VAR VALUE: one line on stderr naming VAR, and the guard works as by default.
 bad_value() {
-	run --separate-stderr in_netns env LD_PRELOAD="$LIB" "$1=$2" "$DIAL" -n 300 127.0.0.1 "$TARGET"
+	run --separate-stderr in_netns env LD_PRELOAD="$PRELOAD_LIB" "$1=$2" "$DIAL" -n 300 127.0.0.1 "$TARGET"
 	[ "$status" -eq 0 ]
 	expect self 0
 	expect refused 300
@@ -44,7 +44,7 @@ bad_value() {
 }
 
 @test "empty values mean the default, silently" {
-	run --separate-stderr in_netns env LD_PRELOAD="$LIB" NOSELFCONN_MODE= NOSELFCONN_LOG= "$DIAL" -n 300 127.0.0.1 "$TARGET"
+	run --separate-stderr in_netns env LD_PRELOAD="$PRELOAD_LIB" NOSELFCONN_MODE= NOSELFCONN_LOG= "$DIAL" -n 300 127.0.0.1 "$TARGET"
 	expect self 0
 	[ -z "$stderr" ]
 }

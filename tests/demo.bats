@@ -5,7 +5,7 @@ load helpers
 
 @test "the demo reproduces the bug without the library and shows none with it" {
 	require_netns
-	run "$ROOT/demo/self-connect.sh"
+	NOSELFCONN="$WRAPPER" LD_PRELOAD="${NSC_SANITIZER_RUNTIME:-}" run "$ROOT/demo/self-connect.sh"
 	echo "$output"
 	[ "$status" -eq 0 ]
 	grep -Eq '127\.0\.0\.1:50000 +127\.0\.0\.1:50000' <<<"$output"

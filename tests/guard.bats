@@ -54,7 +54,7 @@ setup() {
 	run in_netns "$DIAL" -n 20 127.0.0.1 "$TARGET"
 	expect_at_least self 1
 	for mode in check prebind; do
-		run in_netns env LD_PRELOAD="$LIB" NOSELFCONN_MODE=$mode "$DIAL" -n 100 -L 127.0.0.1 "$TARGET"
+		run in_netns env LD_PRELOAD="$PRELOAD_LIB" NOSELFCONN_MODE=$mode "$DIAL" -n 100 -L 127.0.0.1 "$TARGET"
 		expect self 0
 		expect refused 100
 		expect bind_after ok
@@ -70,14 +70,14 @@ setup() {
 }
 
 @test "NOSELFCONN_MODE=off leaves the bug in place" {
-	run in_netns env LD_PRELOAD="$LIB" NOSELFCONN_MODE=off "$DIAL" -k -n 500 127.0.0.1 "$TARGET"
+	run in_netns env LD_PRELOAD="$PRELOAD_LIB" NOSELFCONN_MODE=off "$DIAL" -k -n 500 127.0.0.1 "$TARGET"
 	expect_at_least self 1
 }
 
 @test "a real listener on an ephemeral port is reached as usual, in every mode" {
 	NSC_TEST_RANGE="50000 59999"
 	for mode in check prebind off; do
-		run in_netns env LD_PRELOAD="$LIB" NOSELFCONN_MODE=$mode "$DIAL" -S -n 500 -s nonblock 127.0.0.1 "$TARGET"
+		run in_netns env LD_PRELOAD="$PRELOAD_LIB" NOSELFCONN_MODE=$mode "$DIAL" -S -n 500 -s nonblock 127.0.0.1 "$TARGET"
 		expect connected 500
 		expect failed 0
 	done

@@ -4,7 +4,7 @@
 bats_require_minimum_version 1.5.0
 
 ROOT="$(cd "$BATS_TEST_DIRNAME/.." && pwd)"
-BUILD="$ROOT/build"
+BUILD="${NSC_BUILD:-$ROOT/build}"   # make sanitize points this elsewhere
 LIB="$BUILD/libnoselfconn.so"
 WRAPPER="$BUILD/noselfconn"
 DIAL="$BUILD/tests/dial"
@@ -41,8 +41,14 @@ in_netns() {
 		exec "$@"' in_netns "${NSC_TEST_RANGE:-$NARROW_RANGE}" "$@"
 }
 
+# Under make sanitize the library needs the sanitizer runtime ahead of it.
+SANITIZER_PRELOAD="${NSC_SANITIZER_RUNTIME:+$NSC_SANITIZER_RUNTIME:}"
+PRELOAD_LIB="$SANITIZER_PRELOAD$LIB"
+
 # "${WITH_LIB[@]}" CMD...: CMD with the library preloaded.
-WITH_LIB=(env LD_PRELOAD="$LIB")
+WITH_LIB=(env LD_PRELOAD="$PRELOAD_LIB")
+# "${WRAPPER_RUN[@]}" CMD...: CMD under the wrapper (which keeps LD_PRELOAD).
+WRAPPER_RUN=(env LD_PRELOAD="${NSC_SANITIZER_RUNTIME:-}" "$WRAPPER")
 
 # field NAME: the value of NAME=... in $output (the dial helper's counts).
 field() {
@@ -86,7 +92,7 @@ bug_then_guard() {
 
 	local mode
 	for mode in check prebind; do
-		run in_netns env LD_PRELOAD="$LIB" NOSELFCONN_MODE="$mode" \
+		run in_netns env LD_PRELOAD="$PRELOAD_LIB" NOSELFCONN_MODE="$mode" \
 			"$DIAL" -n 300 -L "$@" "$addr" "$TARGET"
 		[ "$status" -eq 0 ]
 		expect self 0

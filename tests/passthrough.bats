@@ -24,7 +24,7 @@ network_calls() {
 	local without="$output"
 	[ "$(grep -c . <<<"$without")" -ge 24 ]
 	for mode in check prebind off; do
-		run in_netns env LD_PRELOAD="$LIB" NOSELFCONN_MODE=$mode "$BADCALLS" all "$NEVER_CHOSEN"
+		run in_netns env LD_PRELOAD="$PRELOAD_LIB" NOSELFCONN_MODE=$mode "$BADCALLS" all "$NEVER_CHOSEN"
 		[ "$status" -eq 0 ]
 		diff <(echo "$without") <(echo "$output")
 	done
@@ -40,7 +40,7 @@ network_calls() {
 	local without with
 	without=$(network_calls "$BADCALLS" passthrough "$NEVER_CHOSEN")
 	for mode in check prebind; do
-		with=$(network_calls env LD_PRELOAD="$LIB" NOSELFCONN_MODE=$mode "$BADCALLS" passthrough "$NEVER_CHOSEN")
+		with=$(network_calls env LD_PRELOAD="$PRELOAD_LIB" NOSELFCONN_MODE=$mode "$BADCALLS" passthrough "$NEVER_CHOSEN")
 		echo "mode $mode: $with network calls with the library, $without without"
 		[ "$without" -gt 10 ]
 		[ "$with" -eq "$without" ]

@@ -18,7 +18,7 @@ setup() {
 		for style in blocking nonblock fastopen-sendto nonblock; do
 			timeout 300 env LD_PRELOAD="$1" "$2" -t 8 -n 2500 -s $style 127.0.0.1 50000 &
 		done
-		wait' stress "$LIB" "$DIAL"
+		wait' stress "$PRELOAD_LIB" "$DIAL"
 	echo "$output"
 	[ "$status" -eq 0 ]
 	[ "$(grep -c '^attempts=20000 self=0 refused=20000 connected=0 failed=0 first_error=none fds_leaked=0$' <<<"$output")" -eq 4 ]
@@ -30,7 +30,7 @@ setup() {
 	local without="$output"
 	[[ "$without" == EINTR* ]]
 	for mode in check prebind; do
-		run in_netns env LD_PRELOAD="$LIB" NOSELFCONN_MODE=$mode "$INTERRUPT" eintr 50001
+		run in_netns env LD_PRELOAD="$PRELOAD_LIB" NOSELFCONN_MODE=$mode "$INTERRUPT" eintr 50001
 		[ "$output" = "$without" ]
 	done
 }
@@ -44,10 +44,10 @@ setup() {
 }
 
 @test "a dial from another library's constructor, before ours has run, is guarded" {
-	run --separate-stderr in_netns env LD_PRELOAD="$EARLY" EARLY_PORT=$TARGET EARLY_COUNT=500 true
+	run --separate-stderr in_netns env LD_PRELOAD="$SANITIZER_PRELOAD$EARLY" EARLY_PORT=$TARGET EARLY_COUNT=500 true
 	[[ "$stderr" =~ early:\ self=[1-9] ]]
 	# Preloads are initialised last first: early.so's constructor runs before ours.
-	run --separate-stderr in_netns env LD_PRELOAD="$LIB:$EARLY" EARLY_PORT=$TARGET EARLY_COUNT=500 NOSELFCONN_LOG=1 true
+	run --separate-stderr in_netns env LD_PRELOAD="$PRELOAD_LIB:$EARLY" EARLY_PORT=$TARGET EARLY_COUNT=500 NOSELFCONN_LOG=1 true
 	grep -q '^early: self=0 refused=500 other=0$' <<<"$stderr"
 	# NOSELFCONN_LOG was honoured, so the settings were read on that first call.
 	grep -q 'prevented a self-connection: true\[' <<<"$stderr"
@@ -55,7 +55,7 @@ setup() {
 
 @test "stacked with another preload that wraps connect(), in either order, both run" {
 	for order in "$LIB:$STACKED" "$STACKED:$LIB"; do
-		run --separate-stderr in_netns env LD_PRELOAD="$order" "$DIAL" -n 300 127.0.0.1 "$TARGET"
+		run --separate-stderr in_netns env LD_PRELOAD="$SANITIZER_PRELOAD$order" "$DIAL" -n 300 127.0.0.1 "$TARGET"
 		expect self 0
 		expect refused 300
 		[[ "$stderr" =~ stacked:\ connect_calls=([0-9]+) ]]
@@ -63,9 +63,10 @@ setup() {
 	done
 }
 
+# bats test_tags=no-sanitizer
 @test "valgrind memcheck: no error in a program dialing under the library" {
 	# --log lines prove the library ran, through the prevention path too.
-	run in_netns env VALGRIND_OPTS="--quiet --error-exitcode=99" LD_PRELOAD="$LIB" NOSELFCONN_LOG=1 \
+	run in_netns env VALGRIND_OPTS="--quiet --error-exitcode=99" LD_PRELOAD="$PRELOAD_LIB" NOSELFCONN_LOG=1 \
 		valgrind "$DIAL" -n 100 -s fastopen-sendmsg 127.0.0.1 "$TARGET"
 	echo "$output"
 	[ "$status" -eq 0 ]

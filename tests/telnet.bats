@@ -33,13 +33,13 @@ telnet_loop() {
 }
 
 @test "telnet under noselfconn: every attempt refused, never connected" {
-	run telnet_loop 300 "$WRAPPER"
+	run telnet_loop 300 "${WRAPPER_RUN[@]}"
 	expect connected 0
 	expect refused 300
 }
 
 @test "telnet with LD_PRELOAD, prebind mode: every attempt refused" {
-	run telnet_loop 300 env LD_PRELOAD="$LIB" NOSELFCONN_MODE=prebind
+	run telnet_loop 300 env LD_PRELOAD="$PRELOAD_LIB" NOSELFCONN_MODE=prebind
 	expect connected 0
 	expect refused 300
 }

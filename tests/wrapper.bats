@@ -37,24 +37,24 @@ load helpers
 }
 
 @test "adds the library to LD_PRELOAD, after what is there, once" {
-	run "$WRAPPER" sh -c 'echo "$LD_PRELOAD"'
-	[ "$output" = "$LIB" ]
+	run "${WRAPPER_RUN[@]}" sh -c 'echo "$LD_PRELOAD"'
+	[ "$output" = "$PRELOAD_LIB" ]
 	# (ld.so says on stderr that it cannot find other.so: not our concern here)
-	LD_PRELOAD=/lib/other.so run --separate-stderr "$WRAPPER" sh -c 'echo "$LD_PRELOAD"'
-	[ "$output" = "/lib/other.so:$LIB" ]
-	LD_PRELOAD="$LIB" run "$WRAPPER" sh -c 'echo "$LD_PRELOAD"'
-	[ "$output" = "$LIB" ]
+	LD_PRELOAD="$SANITIZER_PRELOAD/lib/other.so" run --separate-stderr "$WRAPPER" sh -c 'echo "$LD_PRELOAD"'
+	[ "$output" = "$SANITIZER_PRELOAD/lib/other.so:$LIB" ]
+	LD_PRELOAD="$PRELOAD_LIB" run "$WRAPPER" sh -c 'echo "$LD_PRELOAD"'
+	[ "$output" = "$PRELOAD_LIB" ]
 }
 
 @test "options map onto the environment; the command's own options are left alone" {
-	run "$WRAPPER" --mode prebind --log sh -c 'echo "$NOSELFCONN_MODE $NOSELFCONN_LOG $0 $1"' -x --help
+	run "${WRAPPER_RUN[@]}" --mode prebind --log sh -c 'echo "$NOSELFCONN_MODE $NOSELFCONN_LOG $0 $1"' -x --help
 	[ "$output" = "prebind stderr -x --help" ]
-	run "$WRAPPER" -m off --log=syslog -- sh -c 'echo "$NOSELFCONN_MODE $NOSELFCONN_LOG"'
+	run "${WRAPPER_RUN[@]}" -m off --log=syslog -- sh -c 'echo "$NOSELFCONN_MODE $NOSELFCONN_LOG"'
 	[ "$output" = "off syslog" ]
 }
 
 @test "returns the command's exit status" {
-	run "$WRAPPER" sh -c 'exit 7'
+	run "${WRAPPER_RUN[@]}" sh -c 'exit 7'
 	[ "$status" -eq 7 ]
 }
 
@@ -62,7 +62,7 @@ load helpers
 	require_netns
 	run in_netns "$DIAL" -k -n 500 127.0.0.1 "$TARGET"
 	expect_at_least self 1
-	run --separate-stderr in_netns "$WRAPPER" --log "$DIAL" -n 300 127.0.0.1 "$TARGET"
+	run --separate-stderr in_netns "${WRAPPER_RUN[@]}" --log "$DIAL" -n 300 127.0.0.1 "$TARGET"
 	expect self 0
 	expect refused 300
 	[[ "$stderr" == *"prevented a self-connection: dial["* ]]
@@ -71,8 +71,8 @@ load helpers
 @test "installed: finds the library at the installed path" {
 	local prefix="$BATS_TEST_TMPDIR/prefix"
 	make -C "$ROOT" -s install PREFIX="$prefix" BUILD="$BATS_TEST_TMPDIR/build" >/dev/null
-	run "$prefix/bin/noselfconn" sh -c 'echo "$LD_PRELOAD"'
-	[ "$output" = "$prefix/lib/libnoselfconn.so" ]
+	LD_PRELOAD="${NSC_SANITIZER_RUNTIME:-}" run "$prefix/bin/noselfconn" sh -c 'echo "$LD_PRELOAD"'
+	[ "$output" = "$SANITIZER_PRELOAD$prefix/lib/libnoselfconn.so" ]
 	rm "$prefix/lib/libnoselfconn.so"
 	run --separate-stderr "$prefix/bin/noselfconn" true
 	[ "$status" -eq 125 ]
