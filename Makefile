@@ -22,7 +22,7 @@ FUZZER       := $(BUILD)/tests/fuzz_verdict
 FUZZ_SECONDS ?= 60
 BENCH        := $(BUILD)/tests/bench $(BUILD)/tests/empty.so
 
-.PHONY: all test test-build sanitize demo bench lint fuzz install uninstall clean
+.PHONY: all test test-build sanitize coverage demo bench lint fuzz install uninstall clean
 all: $(LIB) $(WRAPPER)
 
 $(LIB): $(LIB_SRCS) $(wildcard shim/*.h) shim/exports.map | $(BUILD)
@@ -89,6 +89,15 @@ fuzz: $(FUZZER)
 lint:
 	@tests/deps.sh test
 	tests/lint.sh
+
+# Line coverage of shim/ from the whole suite, over a --coverage build.
+COV_BUILD := $(BUILD)/coverage
+coverage:
+	@tests/deps.sh test
+	rm -rf $(COV_BUILD)
+	$(MAKE) BUILD=$(COV_BUILD) CFLAGS="-O0 -g --coverage" LDFLAGS="--coverage" test-build
+	NSC_BUILD=$(abspath $(COV_BUILD)) bats tests/
+	tests/coverage.sh $(COV_BUILD)
 
 # Timing is noisy on small machines: benchmarks are not part of `make test`.
 bench: all $(HELPERS) $(BENCH)

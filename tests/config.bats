@@ -16,6 +16,8 @@ setup() {
 	[ "$(grep -cE '^noselfconn: prevented a self-connection: dial\[[0-9]+\] dialing 127\.0\.0\.1:50000$' <<<"$stderr")" -eq "$lines" ]
 	run --separate-stderr in_netns env LD_PRELOAD="$PRELOAD_LIB" NOSELFCONN_LOG=1 "$DIAL" -n 100 fd00::1 "$TARGET"
 	grep -q 'dialing \[fd00::1\]:50000$' <<<"$stderr"
+	run --separate-stderr in_netns env LD_PRELOAD="$PRELOAD_LIB" NOSELFCONN_LOG=1 "$DIAL" -n 100 ::ffff:127.0.0.1 "$TARGET"
+	grep -q 'dialing \[::ffff:127\.0\.0\.1\]:50000$' <<<"$stderr"
 }
 
 @test "logging is off by default" {
