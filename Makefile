@@ -17,7 +17,7 @@ LIB          := $(BUILD)/libnoselfconn.so
 WRAPPER      := $(BUILD)/noselfconn
 HELPERS      := $(patsubst tests/helpers/%.c,$(BUILD)/tests/%,$(wildcard tests/helpers/*.c))
 PRELOADS     := $(patsubst tests/preloads/%.c,$(BUILD)/tests/%.so,$(wildcard tests/preloads/*.c))
-UNIT         := $(BUILD)/tests/unit_verdict
+UNIT         := $(BUILD)/tests/unit_verdict $(BUILD)/tests/unit_procnet
 FUZZER       := $(BUILD)/tests/fuzz_verdict
 FUZZ_SECONDS ?= 60
 BENCH        := $(BUILD)/tests/bench $(BUILD)/tests/empty.so
@@ -29,8 +29,9 @@ $(LIB): $(LIB_SRCS) $(wildcard shim/*.h) shim/exports.map | $(BUILD)
 	$(CC) $(NSC_CFLAGS) $(CFLAGS) -shared $(NSC_LDFLAGS) $(LDFLAGS) \
 		-Wl,--version-script=shim/exports.map -o $@ $(LIB_SRCS) -ldl
 
-$(WRAPPER): shim/noselfconn.c shim/verdict.c shim/verdict.h | $(BUILD)
-	$(CC) $(NSC_CFLAGS) $(CFLAGS) $(NSC_LDFLAGS) $(LDFLAGS) -o $@ shim/noselfconn.c shim/verdict.c
+WRAPPER_SRCS := shim/noselfconn.c shim/audit.c shim/procnet.c shim/verdict.c
+$(WRAPPER): $(WRAPPER_SRCS) $(wildcard shim/*.h) | $(BUILD)
+	$(CC) $(NSC_CFLAGS) $(CFLAGS) $(NSC_LDFLAGS) $(LDFLAGS) -o $@ $(WRAPPER_SRCS)
 
 $(BUILD)/tests/%: tests/helpers/%.c tests/helpers/common.h | $(BUILD)/tests
 	$(CC) $(NSC_CFLAGS) $(CFLAGS) $(NSC_LDFLAGS) $(LDFLAGS) -o $@ $< -lpthread
@@ -44,8 +45,8 @@ $(BUILD)/tests/empty.so: tests/bench/empty.c | $(BUILD)/tests
 $(BUILD)/tests/%.so: tests/preloads/%.c | $(BUILD)/tests
 	$(CC) $(NSC_CFLAGS) $(CFLAGS) -shared $(NSC_LDFLAGS) $(LDFLAGS) -o $@ $< -ldl
 
-$(UNIT): tests/unit/unit_verdict.c shim/verdict.c shim/verdict.h | $(BUILD)/tests
-	$(CC) $(NSC_CFLAGS) $(CFLAGS) -Ishim $(LDFLAGS) -o $@ tests/unit/unit_verdict.c shim/verdict.c
+$(BUILD)/tests/unit_%: tests/unit/unit_%.c shim/%.c shim/%.h | $(BUILD)/tests
+	$(CC) $(NSC_CFLAGS) $(CFLAGS) -Ishim $(LDFLAGS) -o $@ tests/unit/unit_$*.c shim/$*.c
 
 # libFuzzer needs clang, whatever CC is.
 $(FUZZER): tests/fuzz/fuzz_verdict.c shim/verdict.c shim/verdict.h | $(BUILD)/tests

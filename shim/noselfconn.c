@@ -3,11 +3,13 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "audit.h"
 #include "verdict.h"
 
 #ifndef NOSELFCONN_VERSION
@@ -26,11 +28,17 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 		"Usage: noselfconn [OPTION]... [--] COMMAND [ARG]...\n"
+		"       noselfconn --audit [--json]\n"
 		"Run COMMAND so that its TCP dials never connect to themselves.\n"
 		"\n"
 		"  -m, --mode=MODE   check (default), prebind or off (NOSELFCONN_MODE)\n"
 		"  -l, --log[=DEST]  report each prevented self-connection to DEST:\n"
 		"                    stderr (default) or syslog (NOSELFCONN_LOG)\n"
+		"  -a, --audit       report what in this network namespace is connected\n"
+		"                    to itself (exit 1 if anything is), which servers\n"
+		"                    listen inside the ephemeral range, and the sysctl\n"
+		"                    line that would protect them\n"
+		"      --json        with --audit: one JSON object\n"
 		"  -h, --help        show this help and exit\n"
 		"  -V, --version     show the version and exit\n"
 		"\n"
@@ -103,16 +111,19 @@ int main(int argc, char **argv)
 	static const struct option options[] = {
 		{ "mode", required_argument, NULL, 'm' },
 		{ "log", optional_argument, NULL, 'l' },
+		{ "audit", no_argument, NULL, 'a' },
+		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int opt;
+	bool audit = false, json = false;
 	enum nsc_mode mode;
 	enum nsc_log log;
 
 	/* '+': options end at COMMAND, whose own options are left alone. */
-	while ((opt = getopt_long(argc, argv, "+m:l::hV", options, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "+m:l::ahV", options, NULL)) != -1) {
 		switch (opt) {
 		case 'm':
 			if (optarg == NULL || !nsc_parse_mode(optarg, &mode)) {
@@ -132,6 +143,12 @@ int main(int argc, char **argv)
 			setenv("NOSELFCONN_LOG", dest, 1);
 			break;
 		}
+		case 'a':
+			audit = true;
+			break;
+		case 'j':
+			json = true;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -142,6 +159,17 @@ int main(int argc, char **argv)
 			usage(stderr);
 			return EXIT_USAGE;
 		}
+	}
+	if (audit) {
+		if (optind < argc) {
+			fprintf(stderr, "noselfconn: --audit takes no command\n");
+			return EXIT_USAGE;
+		}
+		return nsc_audit(json);
+	}
+	if (json) {
+		fprintf(stderr, "noselfconn: --json goes with --audit\n");
+		return EXIT_USAGE;
 	}
 	if (optind >= argc) {
 		fprintf(stderr, "noselfconn: no command given\n");

@@ -9,3 +9,10 @@ load helpers
 	[ "$status" -eq 0 ]
 	[[ "$output" == *" 0 failed"* ]]
 }
+
+@test "unit tests of the audit's /proc/net parsing and port sets" {
+	run "$BUILD/tests/unit_procnet"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *" 0 failed"* ]]
+}

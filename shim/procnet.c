@@ -1,0 +1,150 @@
+/* Pure helpers for the audit: see procnet.h. */
+#include "procnet.h"
+
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+/* The kernel prints each 32-bit word of the address with %08X as the host
+ * reads it; storing the parsed word back in host order restores the bytes. */
+static bool parse_hex_address(const char *text, size_t words, unsigned char *out)
+{
+	for (size_t i = 0; i < words; i++) {
+		char word[9];
+		memcpy(word, text + 8 * i, 8);
+		word[8] = '\0';
+		char *end;
+		unsigned long value = strtoul(word, &end, 16);
+		if (*end != '\0')
+			return false;
+		uint32_t host = (uint32_t)value;
+		memcpy(out + 4 * i, &host, 4);
+	}
+	return true;
+}
+
+static bool parse_endpoint(const char *text, size_t words, unsigned char *addr, uint16_t *port)
+{
+	size_t hex = 8 * words;
+	if (strlen(text) != hex + 5 || text[hex] != ':')
+		return false;
+	char *end;
+	unsigned long value = strtoul(text + hex + 1, &end, 16);
+	if (*end != '\0' || value > 65535)
+		return false;
+	*port = (uint16_t)value;
+	return parse_hex_address(text, words, addr);
+}
+
+bool nsc_parse_tcp_line(const char *line, int family, struct nsc_tcp_socket *out)
+{
+	char local[40], remote[40];
+	unsigned state;
+	unsigned long inode;
+	/* sl local rem st tx:rx tr:when retrnsmt uid timeout inode */
+	if (sscanf(line, " %*u: %39s %39s %x %*x:%*x %*x:%*x %*x %*u %*u %lu", local, remote,
+		   &state, &inode) != 4)
+		return false;
+	size_t words = family == AF_INET6 ? 4 : 1;
+	memset(out, 0, sizeof(*out));
+	out->family = family;
+	out->state = state;
+	out->inode = inode;
+	return parse_endpoint(local, words, out->local, &out->local_port) &&
+	       parse_endpoint(remote, words, out->remote, &out->remote_port);
+}
+
+bool nsc_tcp_is_self(const struct nsc_tcp_socket *s)
+{
+	return s->local_port == s->remote_port && s->local_port != 0 &&
+	       memcmp(s->local, s->remote, sizeof(s->local)) == 0;
+}
+
+const char *nsc_tcp_state_name(unsigned state)
+{
+	static const char *const names[] = {
+		"UNKNOWN",   "ESTABLISHED", "SYN_SENT", "SYN_RECV",   "FIN_WAIT1", "FIN_WAIT2",
+		"TIME_WAIT", "CLOSE",	    "CLOSE_WAIT", "LAST_ACK", "LISTEN",	   "CLOSING",
+		"NEW_SYN_RECV",
+	};
+	return state < sizeof(names) / sizeof(names[0]) ? names[state] : "UNKNOWN";
+}
+
+void nsc_format_address(int family, const unsigned char addr[16], char *text, size_t size)
+{
+	if (inet_ntop(family, addr, text, (socklen_t)size) == NULL)
+		snprintf(text, size, "?");
+}
+
+void nsc_port_set_add(struct nsc_port_set *set, unsigned port)
+{
+	if (port < 65536)
+		set->bits[port / 8] |= (uint8_t)(1u << (port % 8));
+}
+
+bool nsc_port_set_has(const struct nsc_port_set *set, unsigned port)
+{
+	return port < 65536 && (set->bits[port / 8] >> (port % 8)) & 1;
+}
+
+static const char *parse_port_number(const char *p, unsigned *port)
+{
+	char *end;
+	if (*p < '0' || *p > '9')
+		return NULL;
+	unsigned long value = strtoul(p, &end, 10);
+	if (value > 65535)
+		return NULL;
+	*port = (unsigned)value;
+	return end;
+}
+
+bool nsc_port_set_parse(struct nsc_port_set *set, const char *text)
+{
+	const char *p = text;
+	while (*p == ' ' || *p == '\n' || *p == '\t')
+		p++;
+	while (*p != '\0') {
+		unsigned low, high;
+		p = parse_port_number(p, &low);
+		if (p == NULL)
+			return false;
+		high = low;
+		if (*p == '-' && (p = parse_port_number(p + 1, &high)) == NULL)
+			return false;
+		if (low > high)
+			return false;
+		for (unsigned port = low; port <= high; port++)
+			nsc_port_set_add(set, port);
+		if (*p == ',')
+			p++;
+		else if (*p == '\n' || *p == ' ' || *p == '\t')
+			while (*p == '\n' || *p == ' ' || *p == '\t')
+				p++;
+		else if (*p != '\0')
+			return false;
+	}
+	return true;
+}
+
+void nsc_port_set_format(const struct nsc_port_set *set, char *text, size_t size)
+{
+	size_t len = 0;
+	text[0] = '\0';
+	for (unsigned port = 1; port < 65536; port++) {
+		if (!nsc_port_set_has(set, port))
+			continue;
+		unsigned last = port;
+		while (last + 1 < 65536 && nsc_port_set_has(set, last + 1))
+			last++;
+		int n = last == port
+			? snprintf(text + len, size - len, "%s%u", len ? "," : "", port)
+			: snprintf(text + len, size - len, "%s%u-%u", len ? "," : "", port, last);
+		if (n < 0 || (size_t)n >= size - len)
+			return; /* truncated: the caller's buffer holds every port */
+		len += (size_t)n;
+		port = last;
+	}
+}
