@@ -126,11 +126,14 @@ static void find_owners(struct findings *selves, struct findings *exposed)
 			char link_path[384], target[64];
 			snprintf(link_path, sizeof(link_path), "%s/%s", dir_path, fd->d_name);
 			ssize_t n = readlink(link_path, target, sizeof(target) - 1);
-			unsigned long inode;
 			if (n <= 0)
 				continue;
 			target[n] = '\0';
-			if (sscanf(target, "socket:[%lu]", &inode) == 1) {
+			char *end;
+			if (strncmp(target, "socket:[", 8) != 0)
+				continue;
+			unsigned long inode = strtoul(target + 8, &end, 10);
+			if (strcmp(end, "]") == 0) {
 				match_inode(selves, inode, pid);
 				match_inode(exposed, inode, pid);
 			}

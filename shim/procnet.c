@@ -38,19 +38,50 @@ static bool parse_endpoint(const char *text, size_t words, unsigned char *addr, 
 	return parse_hex_address(text, words, addr);
 }
 
+/* Field `index` of a blank-separated line, copied into `field`. */
+static bool get_field(const char *line, int index, char *field, size_t size)
+{
+	const char *p = line;
+	for (int i = 0;; i++) {
+		p += strspn(p, " \t");
+		size_t n = strcspn(p, " \t\n");
+		if (n == 0)
+			return false;
+		if (i == index) {
+			if (n >= size)
+				return false;
+			memcpy(field, p, n);
+			field[n] = '\0';
+			return true;
+		}
+		p += n;
+	}
+}
+
+static bool get_number(const char *line, int index, int base, unsigned long *value)
+{
+	char field[32];
+	char *end;
+	if (!get_field(line, index, field, sizeof(field)))
+		return false;
+	*value = strtoul(field, &end, base);
+	return end != field && *end == '\0';
+}
+
 bool nsc_parse_tcp_line(const char *line, int family, struct nsc_tcp_socket *out)
 {
-	char local[40], remote[40];
-	unsigned state;
-	unsigned long inode;
 	/* sl local rem st tx:rx tr:when retrnsmt uid timeout inode */
-	if (sscanf(line, " %*u: %39s %39s %x %*x:%*x %*x:%*x %*x %*u %*u %lu", local, remote,
-		   &state, &inode) != 4)
+	enum { LOCAL = 1, REMOTE = 2, STATE = 3, INODE = 9 };
+	char local[40], remote[40];
+	unsigned long state, inode;
+	if (!get_field(line, LOCAL, local, sizeof(local)) ||
+	    !get_field(line, REMOTE, remote, sizeof(remote)) ||
+	    !get_number(line, STATE, 16, &state) || !get_number(line, INODE, 10, &inode))
 		return false;
 	size_t words = family == AF_INET6 ? 4 : 1;
 	memset(out, 0, sizeof(*out));
 	out->family = family;
-	out->state = state;
+	out->state = (unsigned)state;
 	out->inode = inode;
 	return parse_endpoint(local, words, out->local, &out->local_port) &&
 	       parse_endpoint(remote, words, out->remote, &out->remote_port);
@@ -81,7 +112,7 @@ void nsc_format_address(int family, const unsigned char addr[16], char *text, si
 void nsc_port_set_add(struct nsc_port_set *set, unsigned port)
 {
 	if (port < 65536)
-		set->bits[port / 8] |= (uint8_t)(1u << (port % 8));
+		set->bits[port / 8] |= (uint8_t)(1U << (port % 8));
 }
 
 bool nsc_port_set_has(const struct nsc_port_set *set, unsigned port)
