@@ -3,6 +3,8 @@ VERSION  := 0.1.0
 PREFIX   ?= /usr/local
 BINDIR   ?= $(PREFIX)/bin
 LIBDIR   ?= $(PREFIX)/lib
+MANDIR   ?= $(PREFIX)/share/man
+DATADIR  ?= $(PREFIX)/share/noselfconn
 CC       ?= cc
 CFLAGS   ?= -O2 -g
 BUILD    ?= build
@@ -105,13 +107,22 @@ bench: all $(HELPERS) $(BENCH)
 	@tests/deps.sh test
 	tests/bench/run.sh
 
+# The drop-in example names the library where this install puts it.
 install: all
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(MANDIR)/man1 \
+		$(DESTDIR)$(MANDIR)/man7 $(DESTDIR)$(DATADIR)
 	install -m 755 $(WRAPPER) $(DESTDIR)$(BINDIR)/noselfconn
 	install -m 644 $(LIB) $(DESTDIR)$(LIBDIR)/libnoselfconn.so
+	install -m 644 shim/noselfconn.1 $(DESTDIR)$(MANDIR)/man1/noselfconn.1
+	install -m 644 shim/libnoselfconn.7 $(DESTDIR)$(MANDIR)/man7/libnoselfconn.7
+	sed 's|=/usr/local/lib/libnoselfconn.so|=$(LIBDIR)/libnoselfconn.so|' shim/systemd-dropin.conf \
+		> $(DESTDIR)$(DATADIR)/systemd-dropin.conf
 
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/noselfconn $(DESTDIR)$(LIBDIR)/libnoselfconn.so
+	rm -f $(DESTDIR)$(BINDIR)/noselfconn $(DESTDIR)$(LIBDIR)/libnoselfconn.so \
+		$(DESTDIR)$(MANDIR)/man1/noselfconn.1 $(DESTDIR)$(MANDIR)/man7/libnoselfconn.7 \
+		$(DESTDIR)$(DATADIR)/systemd-dropin.conf
+	-rmdir $(DESTDIR)$(DATADIR) 2>/dev/null
 
 clean:
 	rm -rf $(BUILD)
