@@ -24,7 +24,7 @@ FUZZER       := $(BUILD)/tests/fuzz_verdict
 FUZZ_SECONDS ?= 60
 BENCH        := $(BUILD)/tests/bench $(BUILD)/tests/empty.so
 
-.PHONY: all test test-build sanitize coverage demo bench lint fuzz install uninstall clean
+.PHONY: all test test-build sanitize coverage demo demo-proxy bench lint fuzz install uninstall clean
 all: $(LIB) $(WRAPPER)
 
 $(LIB): $(LIB_SRCS) $(wildcard shim/*.h) shim/exports.map | $(BUILD)
@@ -83,6 +83,11 @@ sanitize:
 demo: all
 	@tests/deps.sh demo
 	demo/self-connect.sh
+
+# The second demo: a socat proxy in front of a backend that is down.
+demo-proxy: all
+	@tests/deps.sh test
+	demo/legacy-proxy.sh
 
 # New inputs go to the build tree; tests/fuzz/corpus holds the seeds.
 fuzz: $(FUZZER)

@@ -11,3 +11,15 @@ load helpers
 	grep -Eq '127\.0\.0\.1:50000 +127\.0\.0\.1:50000' <<<"$output"
 	grep -q '200 of 200 attempts refused, 0 connected' <<<"$output"
 }
+
+@test "the legacy-proxy demo shows the damage without the library and a clean recovery with it" {
+	require_netns
+	NOSELFCONN="$WRAPPER" LD_PRELOAD="${NSC_SANITIZER_RUNTIME:-}" run "$ROOT/demo/legacy-proxy.sh"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	grep -q 'the client got its own request back as the reply' <<<"$output"
+	grep -q '^    GET /hello HTTP/1.1' <<<"$output"
+	grep -q 'Address already in use' <<<"$output"
+	grep -q '300 requests: 300 got the proxy.s usual error' <<<"$output"
+	grep -q -- '-> hello from the backend$' <<<"$output"
+}
