@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "audit.h"
+#include "supervise.h"
 #include "verdict.h"
 
 #ifndef NOSELFCONN_VERSION
@@ -28,12 +29,19 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 		"Usage: noselfconn [OPTION]... [--] COMMAND [ARG]...\n"
+		"       noselfconn --supervise [--fallback=preload|none] [--] COMMAND [ARG]...\n"
 		"       noselfconn --audit [--json]\n"
 		"Run COMMAND so that its TCP dials never connect to themselves.\n"
 		"\n"
 		"  -m, --mode=MODE   check (default), prebind or off (NOSELFCONN_MODE)\n"
 		"  -l, --log[=DEST]  report each prevented self-connection to DEST:\n"
 		"                    stderr (default) or syslog (NOSELFCONN_LOG)\n"
+		"  -s, --supervise   guard COMMAND with seccomp user notification instead\n"
+		"                    of the preload: reaches static binaries and raw\n"
+		"                    system calls, and every process COMMAND starts\n"
+		"      --fallback=preload|none\n"
+		"                    with --supervise, where seccomp user notification\n"
+		"                    is unavailable: use the preload (default) or refuse\n"
 		"  -a, --audit       report what in this network namespace is connected\n"
 		"                    to itself (exit 1 if anything is), which servers\n"
 		"                    listen inside the ephemeral range, and the sysctl\n"
@@ -106,11 +114,26 @@ static int add_to_preload(const char *library)
 	return rc;
 }
 
+/* The plain way: COMMAND with the library preloaded. Returns only on failure. */
+static int run_preloaded(char **argv)
+{
+	char library[PATH_MAX];
+	if (find_library(library, sizeof(library)) != 0 || add_to_preload(library) != 0)
+		return EXIT_OWN_FAILURE;
+
+	execvp(argv[0], argv);
+	int err = errno;
+	fprintf(stderr, "noselfconn: cannot run '%s': %s\n", argv[0], strerror(err));
+	return err == ENOENT ? EXIT_NOT_FOUND : EXIT_CANNOT_RUN;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option options[] = {
 		{ "mode", required_argument, NULL, 'm' },
 		{ "log", optional_argument, NULL, 'l' },
+		{ "supervise", no_argument, NULL, 's' },
+		{ "fallback", required_argument, NULL, 'f' },
 		{ "audit", no_argument, NULL, 'a' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
@@ -118,12 +141,13 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	int opt;
-	bool audit = false, json = false;
+	bool audit = false, json = false, supervise = false;
+	enum nsc_fallback fallback = NSC_FALLBACK_PRELOAD;
 	enum nsc_mode mode;
 	enum nsc_log log;
 
 	/* '+': options end at COMMAND, whose own options are left alone. */
-	while ((opt = getopt_long(argc, argv, "+m:l::ahV", options, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "+m:l::sahV", options, NULL)) != -1) {
 		switch (opt) {
 		case 'm':
 			if (optarg == NULL || !nsc_parse_mode(optarg, &mode)) {
@@ -143,6 +167,19 @@ int main(int argc, char **argv)
 			setenv("NOSELFCONN_LOG", dest, 1);
 			break;
 		}
+		case 's':
+			supervise = true;
+			break;
+		case 'f':
+			if (strcmp(optarg, "preload") == 0) {
+				fallback = NSC_FALLBACK_PRELOAD;
+			} else if (strcmp(optarg, "none") == 0) {
+				fallback = NSC_FALLBACK_NONE;
+			} else {
+				fprintf(stderr, "noselfconn: unknown fallback '%s' (expected preload or none)\n", optarg);
+				return EXIT_USAGE;
+			}
+			break;
 		case 'a':
 			audit = true;
 			break;
@@ -177,12 +214,7 @@ int main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 
-	char library[PATH_MAX];
-	if (find_library(library, sizeof(library)) != 0 || add_to_preload(library) != 0)
-		return EXIT_OWN_FAILURE;
-
-	execvp(argv[optind], &argv[optind]);
-	int err = errno;
-	fprintf(stderr, "noselfconn: cannot run '%s': %s\n", argv[optind], strerror(err));
-	return err == ENOENT ? EXIT_NOT_FOUND : EXIT_CANNOT_RUN;
+	if (supervise)
+		return nsc_supervise(&argv[optind], fallback, run_preloaded);
+	return run_preloaded(&argv[optind]);
 }

@@ -9,7 +9,8 @@
  * (EINPROGRESS, poll, write without SO_ERROR), fastopen-sendto,
  * fastopen-sendmsg, fastopen-connect (TCP_FASTOPEN_CONNECT + send).
  * -u dials UDP, -R re-dials one socket after each refusal, -k stops at the
- * first self-connection, -H holds that one open for SECS seconds, -L tries
+ * first self-connection, -H holds that one open for SECS seconds, -r dials
+ * with raw syscall(2) as static and non-libc programs do, -L tries
  * to bind the target port afterwards, -S serves the target itself first
  * (accepts and closes). Prints one line of counts.
  */
@@ -20,6 +21,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "common.h"
@@ -38,6 +40,24 @@ static struct {
 	struct sockaddr_storage dest;
 	socklen_t dest_len;
 } opt = { .style = "blocking", .type = SOCK_STREAM, .count = 1 };
+
+static bool raw; /* -r: syscall(2), never libc's wrappers */
+
+static int do_connect(int fd, const struct sockaddr *to, socklen_t len)
+{
+	return raw ? (int)syscall(SYS_connect, fd, to, len) : connect(fd, to, len);
+}
+
+static ssize_t do_sendto(int fd, const void *buf, size_t n, int flags, const struct sockaddr *to,
+			 socklen_t len)
+{
+	return raw ? syscall(SYS_sendto, fd, buf, n, flags, to, len) : sendto(fd, buf, n, flags, to, len);
+}
+
+static ssize_t do_sendmsg(int fd, const struct msghdr *msg, int flags)
+{
+	return raw ? syscall(SYS_sendmsg, fd, msg, flags) : sendmsg(fd, msg, flags);
+}
 
 static long counts[OUTCOMES];
 static int first_error;
@@ -67,10 +87,10 @@ static int dial_once(int fd)
 	const char *s = opt.style;
 
 	if (strcmp(s, "blocking") == 0)
-		return connect(fd, to, opt.dest_len) == 0 ? 0 : errno;
+		return do_connect(fd, to, opt.dest_len) == 0 ? 0 : errno;
 	if (strcmp(s, "nonblock") == 0 || strcmp(s, "nonblock-write") == 0) {
 		fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
-		if (connect(fd, to, opt.dest_len) != 0 && errno != EINPROGRESS)
+		if (do_connect(fd, to, opt.dest_len) != 0 && errno != EINPROGRESS)
 			return errno;
 		int err = wait_writable(fd);
 		if (err != 0)
@@ -82,18 +102,18 @@ static int dial_once(int fd)
 		return err;
 	}
 	if (strcmp(s, "fastopen-sendto") == 0)
-		return sendto(fd, PROBE, sizeof(PROBE), MSG_FASTOPEN | MSG_NOSIGNAL, to,
-			      opt.dest_len) >= 0 ? 0 : errno;
+		return do_sendto(fd, PROBE, sizeof(PROBE), MSG_FASTOPEN | MSG_NOSIGNAL, to,
+				 opt.dest_len) >= 0 ? 0 : errno;
 	if (strcmp(s, "fastopen-sendmsg") == 0) {
 		struct iovec iov = { .iov_base = PROBE, .iov_len = sizeof(PROBE) };
 		struct msghdr msg = { .msg_name = (void *)to, .msg_namelen = opt.dest_len,
 				      .msg_iov = &iov, .msg_iovlen = 1 };
-		return sendmsg(fd, &msg, MSG_FASTOPEN | MSG_NOSIGNAL) >= 0 ? 0 : errno;
+		return do_sendmsg(fd, &msg, MSG_FASTOPEN | MSG_NOSIGNAL) >= 0 ? 0 : errno;
 	}
 	if (strcmp(s, "fastopen-connect") == 0) {
 		int on = 1;
 		setsockopt(fd, IPPROTO_TCP, TCP_FASTOPEN_CONNECT, &on, sizeof(on));
-		if (connect(fd, to, opt.dest_len) != 0)
+		if (do_connect(fd, to, opt.dest_len) != 0)
 			return errno;
 		return send(fd, PROBE, sizeof(PROBE), MSG_NOSIGNAL) >= 0 ? 0 : errno;
 	}
@@ -194,7 +214,7 @@ int main(int argc, char **argv)
 {
 	int threads = 1, c;
 	bool try_bind = false, server = false;
-	while ((c = getopt(argc, argv, "n:t:s:uRkH:LS")) != -1) {
+	while ((c = getopt(argc, argv, "n:t:s:uRkH:LSr")) != -1) {
 		switch (c) {
 		case 'n': opt.count = atoi(optarg); break;
 		case 't': threads = atoi(optarg); break;
@@ -205,11 +225,12 @@ int main(int argc, char **argv)
 		case 'H': opt.hold_seconds = atoi(optarg); opt.stop_at_self = true; break;
 		case 'L': try_bind = true; break;
 		case 'S': server = true; break;
+		case 'r': raw = true; break;
 		default: return 2;
 		}
 	}
 	if (argc - optind != 2 || threads < 1 || threads > 64) {
-		fprintf(stderr, "usage: dial [-n COUNT] [-t THREADS] [-s STYLE] [-uRkLS] [-H SECS] ADDR PORT\n");
+		fprintf(stderr, "usage: dial [-n COUNT] [-t THREADS] [-s STYLE] [-uRkLSr] [-H SECS] ADDR PORT\n");
 		return 2;
 	}
 	opt.dest_len = parse_endpoint(argv[optind], argv[optind + 1], &opt.dest);

@@ -1,0 +1,18 @@
+/* noselfconn --supervise: see supervise.c. */
+#ifndef NOSELFCONN_SUPERVISE_H
+#define NOSELFCONN_SUPERVISE_H
+
+enum nsc_fallback {
+	NSC_FALLBACK_PRELOAD, /* no seccomp user notification: use the preload */
+	NSC_FALLBACK_NONE,    /* no seccomp user notification: refuse to run */
+};
+
+/*
+ * Runs argv under the supervisor until it and every process it started have
+ * exited; returns the command's exit status (128 + signal if killed). If the
+ * mechanism is unavailable, says so in one line and either returns
+ * run_preloaded(argv) or 125, as `fallback` says.
+ */
+int nsc_supervise(char **argv, enum nsc_fallback fallback, int (*run_preloaded)(char **argv));
+
+#endif
