@@ -127,7 +127,48 @@ static int run_preloaded(char **argv)
 	return err == ENOENT ? EXIT_NOT_FOUND : EXIT_CANNOT_RUN;
 }
 
-int main(int argc, char **argv)
+struct options {
+	bool audit, json, supervise;
+	enum nsc_fallback fallback;
+};
+
+/* -m and -l: checked here, handed to the library through its variables. */
+static bool export_setting(int opt, const char *value)
+{
+	enum nsc_mode mode;
+	enum nsc_log log;
+	if (opt == 'm') {
+		if (value == NULL || !nsc_parse_mode(value, &mode)) {
+			fprintf(stderr, "noselfconn: unknown mode '%s' (expected check, prebind or off)\n",
+				value != NULL ? value : "");
+			return false;
+		}
+		return setenv("NOSELFCONN_MODE", value, 1) == 0;
+	}
+	const char *dest = value != NULL ? value : "stderr";
+	if (!nsc_parse_log(dest, &log)) {
+		fprintf(stderr, "noselfconn: unknown log destination '%s' (expected stderr or syslog)\n", dest);
+		return false;
+	}
+	return setenv("NOSELFCONN_LOG", dest, 1) == 0;
+}
+
+static bool parse_fallback(const char *value, enum nsc_fallback *fallback)
+{
+	if (value != NULL && strcmp(value, "preload") == 0)
+		*fallback = NSC_FALLBACK_PRELOAD;
+	else if (value != NULL && strcmp(value, "none") == 0)
+		*fallback = NSC_FALLBACK_NONE;
+	else {
+		fprintf(stderr, "noselfconn: unknown fallback '%s' (expected preload or none)\n",
+			value != NULL ? value : "");
+		return false;
+	}
+	return true;
+}
+
+/* Returns -1 to go on, else the status to exit with. */
+static int parse_options(int argc, char **argv, struct options *o)
 {
 	static const struct option options[] = {
 		{ "mode", required_argument, NULL, 'm' },
@@ -141,51 +182,21 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	int opt;
-	bool audit = false, json = false, supervise = false;
-	enum nsc_fallback fallback = NSC_FALLBACK_PRELOAD;
-	enum nsc_mode mode;
-	enum nsc_log log;
-
 	/* '+': options end at COMMAND, whose own options are left alone. */
 	while ((opt = getopt_long(argc, argv, "+m:l::sahV", options, NULL)) != -1) {
 		switch (opt) {
 		case 'm':
-			if (optarg == NULL || !nsc_parse_mode(optarg, &mode)) {
-				fprintf(stderr, "noselfconn: unknown mode '%s' (expected check, prebind or off)\n",
-					optarg);
+		case 'l':
+			if (!export_setting(opt, optarg))
 				return EXIT_USAGE;
-			}
-			setenv("NOSELFCONN_MODE", optarg, 1);
-			break;
-		case 'l': {
-			const char *dest = optarg != NULL ? optarg : "stderr";
-			if (!nsc_parse_log(dest, &log)) {
-				fprintf(stderr, "noselfconn: unknown log destination '%s' (expected stderr or syslog)\n",
-					dest);
-				return EXIT_USAGE;
-			}
-			setenv("NOSELFCONN_LOG", dest, 1);
-			break;
-		}
-		case 's':
-			supervise = true;
 			break;
 		case 'f':
-			if (strcmp(optarg, "preload") == 0) {
-				fallback = NSC_FALLBACK_PRELOAD;
-			} else if (strcmp(optarg, "none") == 0) {
-				fallback = NSC_FALLBACK_NONE;
-			} else {
-				fprintf(stderr, "noselfconn: unknown fallback '%s' (expected preload or none)\n", optarg);
+			if (!parse_fallback(optarg, &o->fallback))
 				return EXIT_USAGE;
-			}
 			break;
-		case 'a':
-			audit = true;
-			break;
-		case 'j':
-			json = true;
-			break;
+		case 's': o->supervise = true; break;
+		case 'a': o->audit = true; break;
+		case 'j': o->json = true; break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -197,14 +208,23 @@ int main(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
-	if (audit) {
+	return -1;
+}
+
+int main(int argc, char **argv)
+{
+	struct options o = { .fallback = NSC_FALLBACK_PRELOAD };
+	int status = parse_options(argc, argv, &o);
+	if (status >= 0)
+		return status;
+	if (o.audit) {
 		if (optind < argc) {
 			fprintf(stderr, "noselfconn: --audit takes no command\n");
 			return EXIT_USAGE;
 		}
-		return nsc_audit(json);
+		return nsc_audit(o.json);
 	}
-	if (json) {
+	if (o.json) {
 		fprintf(stderr, "noselfconn: --json goes with --audit\n");
 		return EXIT_USAGE;
 	}
@@ -213,8 +233,7 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return EXIT_USAGE;
 	}
-
-	if (supervise)
-		return nsc_supervise(&argv[optind], fallback, run_preloaded);
+	if (o.supervise)
+		return nsc_supervise(&argv[optind], o.fallback, run_preloaded);
 	return run_preloaded(&argv[optind]);
 }

@@ -20,6 +20,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,7 +50,7 @@
 #endif
 
 /* The low half of a 64-bit syscall argument (little-endian targets above). */
-#define ARG_LOW(n) (offsetof(struct seccomp_data, args) + 8 * (n))
+#define ARG_LOW(n) (offsetof(struct seccomp_data, args) + sizeof(__u64) * (n))
 
 static pid_t command_pid;
 
@@ -127,11 +128,12 @@ static int receive_listener(int channel)
 	return listener;
 }
 
-static bool read_memory(pid_t pid, unsigned long address, void *buf, size_t len)
+static bool read_memory(__u32 pid, unsigned long address, void *buf, size_t len)
 {
 	struct iovec local = { .iov_base = buf, .iov_len = len };
-	struct iovec remote = { .iov_base = (void *)address, .iov_len = len };
-	return process_vm_readv(pid, &local, 1, &remote, 1, 0) == (ssize_t)len;
+	/* An address in the caller, not ours: never dereferenced here. */
+	struct iovec remote = { .iov_base = (void *)(uintptr_t)address, .iov_len = len }; // NOLINT(performance-no-int-to-ptr)
+	return process_vm_readv((pid_t)pid, &local, 1, &remote, 1, 0) == (ssize_t)len;
 }
 
 /* The destination a trapped call dials, copied from the caller. */
@@ -210,7 +212,7 @@ static int steer_socket(int sock, uint16_t target, struct nsc_port_range range)
 {
 	int protocol = 0;
 	socklen_t len = sizeof(protocol);
-	struct sockaddr_storage local;
+	struct sockaddr_storage local = { .ss_family = AF_UNSPEC };
 	socklen_t local_len = sizeof(local);
 	if (getsockopt(sock, SOL_SOCKET, SO_PROTOCOL, &protocol, &len) != 0 || protocol != IPPROTO_TCP ||
 	    getsockname(sock, (struct sockaddr *)&local, &local_len) != 0)
