@@ -37,6 +37,10 @@
 #ifndef IP_LOCAL_PORT_RANGE
 #define IP_LOCAL_PORT_RANGE 51
 #endif
+#ifndef SECCOMP_IOCTL_NOTIF_SET_FLAGS /* Linux 6.6 */
+#define SECCOMP_IOCTL_NOTIF_SET_FLAGS SECCOMP_IOW(4, __u64)
+#define SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP 1
+#endif
 #ifndef PIDFD_THREAD
 #define PIDFD_THREAD O_EXCL /* Linux 6.9: a pidfd for a thread */
 #endif
@@ -160,27 +164,54 @@ static bool read_destination(const struct seccomp_notif *req, struct sockaddr_st
 	return read_memory(req->pid, address, dest, length);
 }
 
-/* A duplicate of the caller's socket: through its thread, else its process. */
-static int borrow_socket(pid_t tid, int fd)
+/* A pidfd for the calling thread (Linux 6.9), else for its whole process. */
+static int open_pidfd(pid_t tid)
 {
 	int pidfd = (int)syscall(SYS_pidfd_open, tid, PIDFD_THREAD);
-	if (pidfd < 0) {
-		char path[64], line[256];
-		long tgid = -1;
-		snprintf(path, sizeof(path), "/proc/%d/status", tid);
-		FILE *status = fopen(path, "re");
-		while (status != NULL && fgets(line, sizeof(line), status) != NULL)
-			if (strncmp(line, "Tgid:", 5) == 0)
-				tgid = strtol(line + 5, NULL, 10);
-		if (status != NULL)
-			fclose(status);
-		pidfd = tgid > 0 ? (int)syscall(SYS_pidfd_open, (pid_t)tgid, 0) : -1;
+	if (pidfd >= 0)
+		return pidfd;
+	char path[64], line[256];
+	long tgid = -1;
+	snprintf(path, sizeof(path), "/proc/%d/status", tid);
+	FILE *status = fopen(path, "re");
+	while (status != NULL && fgets(line, sizeof(line), status) != NULL)
+		if (strncmp(line, "Tgid:", 5) == 0)
+			tgid = strtol(line + 5, NULL, 10);
+	if (status != NULL)
+		fclose(status);
+	return tgid > 0 ? (int)syscall(SYS_pidfd_open, (pid_t)tgid, 0) : -1;
+}
+
+/*
+ * pidfds kept between notifications, by thread id: a thread that dials again
+ * costs no pidfd_open. A stale entry (its process gone, the id reused) only
+ * makes pidfd_getfd fail, and is then replaced.
+ */
+#define PIDFD_CACHE 64
+static struct {
+	pid_t tid;
+	int pidfd;
+} pidfds[PIDFD_CACHE];
+
+/* A duplicate of the caller's socket. */
+static int borrow_socket(pid_t tid, int fd)
+{
+	unsigned slot = (unsigned)tid % PIDFD_CACHE;
+	for (int attempt = 0; attempt < 2; attempt++) {
+		if (pidfds[slot].tid != tid || pidfds[slot].pidfd <= 0) {
+			if (pidfds[slot].pidfd > 0)
+				close(pidfds[slot].pidfd);
+			pidfds[slot].tid = tid;
+			pidfds[slot].pidfd = open_pidfd(tid);
+			if (pidfds[slot].pidfd < 0)
+				return -1;
+		}
+		int sock = (int)syscall(SYS_pidfd_getfd, pidfds[slot].pidfd, fd, 0);
+		if (sock >= 0 || errno == EBADF)
+			return sock;
+		pidfds[slot].tid = 0; /* ESRCH: a stale pidfd; open afresh once */
 	}
-	if (pidfd < 0)
-		return -1;
-	int sock = (int)syscall(SYS_pidfd_getfd, pidfd, fd, 0);
-	close(pidfd);
-	return sock;
+	return -1;
 }
 
 /* Before Linux 6.3: bind a port of the range other than the target. */
@@ -210,15 +241,12 @@ static bool bind_other_port(int sock, int family, struct nsc_port_range range, u
  */
 static int steer_socket(int sock, uint16_t target, struct nsc_port_range range)
 {
-	int protocol = 0;
+	int protocol = 0, family = AF_UNSPEC;
 	socklen_t len = sizeof(protocol);
-	struct sockaddr_storage local = { .ss_family = AF_UNSPEC };
-	socklen_t local_len = sizeof(local);
-	if (getsockopt(sock, SOL_SOCKET, SO_PROTOCOL, &protocol, &len) != 0 || protocol != IPPROTO_TCP ||
-	    getsockname(sock, (struct sockaddr *)&local, &local_len) != 0)
+	if (getsockopt(sock, SOL_SOCKET, SO_PROTOCOL, &protocol, &len) != 0 || protocol != IPPROTO_TCP)
 		return 0; /* not TCP: not ours */
-	if (nsc_dest_port((struct sockaddr *)&local) != 0)
-		return 0; /* a port chosen already, by the program: left alone */
+	/* (A socket the program bound already keeps its port: the range
+	 * only matters when the kernel chooses.) */
 
 	uint32_t own = 0, avoiding;
 	len = sizeof(own);
@@ -227,7 +255,9 @@ static int steer_socket(int sock, uint16_t target, struct nsc_port_range range)
 		return ECONNREFUSED;
 	if (setsockopt(sock, IPPROTO_IP, IP_LOCAL_PORT_RANGE, &avoiding, sizeof(avoiding)) == 0)
 		return 0;
-	return bind_other_port(sock, local.ss_family, range, target) ? 0 : ECONNREFUSED;
+	len = sizeof(family);
+	getsockopt(sock, SOL_SOCKET, SO_DOMAIN, &family, &len);
+	return bind_other_port(sock, family, range, target) ? 0 : ECONNREFUSED;
 }
 
 static void handle(int listener, const struct seccomp_notif *req, struct seccomp_notif_resp *resp,
@@ -282,6 +312,9 @@ static int serve(int listener, struct nsc_port_range range)
 	struct seccomp_notif_resp *resp = calloc(1, sizes.seccomp_notif_resp);
 	int command_status = 0;
 	bool listening = true;
+	/* Switch to us right away on a notification (Linux 6.6+): each trapped
+	 * dial is a round trip here, and this halves its latency. */
+	ioctl(listener, SECCOMP_IOCTL_NOTIF_SET_FLAGS, SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP);
 	for (;;) {
 		bool done = reap(&command_status);
 		if (done && !listening)

@@ -7,6 +7,9 @@
  *
  *   bench CASE COUNT ROUNDS LIBRARY MODE
  *     prints ROUNDS lines "rate_without rate_with failed_without failed_with"
+ *   bench CASE COUNT ROUNDS - -
+ *     ROUNDS batches through libc alone, one line "rate failed" each: for
+ *     run.sh to time whole processes (noselfconn --supervise) against it
  *   bench getsockname COUNT
  *     prints "rate": what one system call costs here
  *
@@ -239,7 +242,16 @@ int main(int argc, char **argv)
 	}
 	if (listen_there)
 		start_server(port);
-	connect_fn plain = connect, guarded = load_guard(argv[4], argv[5]);
+	connect_fn plain = connect;
+	if (strcmp(argv[4], "-") == 0) {
+		for (int r = 0; r < rounds; r++) {
+			long failed;
+			double rate = run_batch(plain, port, expect_refused, count, threads, &failed);
+			printf("%.0f %ld\n", rate, failed);
+		}
+		return 0;
+	}
+	connect_fn guarded = load_guard(argv[4], argv[5]);
 
 	for (int r = 0; r < rounds; r++) {
 		long failed[2];

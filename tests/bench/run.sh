@@ -82,6 +82,25 @@ for mode in $MODES; do
 	"$BENCH" startup "$((STARTUP_EXECS / SCALE))" "$ROUNDS" "$LIB" "$mode" | summary time | row startup "$mode"
 done
 "$BENCH" startup "$((STARTUP_EXECS / SCALE))" "$ROUNDS" "$EMPTY" none | summary time | row startup "(empty)"
+
+# noselfconn --supervise: whole processes, plain and supervised in turn, each
+# in a fresh namespace (the filter cannot be lifted inside one process).
+supervised() {
+	in_netns "$DEFAULT_RANGE" "$@" "$BENCH" "$case" "$((count / SCALE))" 1 - -
+}
+for entry in churn-client-closes:3000 refused:8000; do
+	case="${entry%%:*}" count="${entry#*:}"
+	for ((round = 1; round <= ROUNDS; round++)); do
+		if ((round % 2)); then
+			read -r wo fwo < <(supervised)
+			read -r w fw < <(supervised "$BUILD/noselfconn" --supervise)
+		else
+			read -r w fw < <(supervised "$BUILD/noselfconn" --supervise)
+			read -r wo fwo < <(supervised)
+		fi
+		echo "$wo $w $fwo $fw"
+	done | summary | row "$case" supervise
+done
 echo "(empty): a preloaded shared object with no code at all, the floor any preload costs."
 
 # What one system call weighs against one dial, here: the floor of the guard.
