@@ -1,6 +1,9 @@
 #!/usr/bin/env bats
 # make demo: it must show the self-connection without the library and none with it.
 
+# Left out of make sanitize with compat.bats (see there): third-party programs.
+# bats file_tags=foreign-programs
+
 load helpers
 
 @test "the demo reproduces the bug without the library and shows none with it" {
