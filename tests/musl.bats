@@ -6,7 +6,14 @@ load helpers
 
 setup_file() {
 	export MUSL_BUILD="$BATS_FILE_TMPDIR/musl"
-	make -C "$ROOT" -s BUILD="$MUSL_BUILD" CC=musl-gcc CFLAGS="-O2 -Werror" \
+	# The supervisor needs the kernel's headers (linux/seccomp.h...), which
+	# Alpine ships as linux-headers and musl-gcc here does not look for:
+	# point it at Debian's, as that package would.
+	local kernel_headers="$BATS_FILE_TMPDIR/kernel-headers"
+	mkdir -p "$kernel_headers"
+	ln -s /usr/include/linux /usr/include/asm-generic "$kernel_headers/"
+	ln -s "/usr/include/$(gcc -print-multiarch)/asm" "$kernel_headers/asm"
+	make -C "$ROOT" -s BUILD="$MUSL_BUILD" CC=musl-gcc CFLAGS="-O2 -Werror -isystem $kernel_headers" \
 		all "$MUSL_BUILD/tests/dial" >"$BATS_FILE_TMPDIR/build.log" 2>&1
 }
 
@@ -35,10 +42,13 @@ setup_file() {
 	done
 }
 
-@test "musl: the musl-built wrapper runs a musl client under the guard" {
+@test "musl: the musl-built wrapper runs a musl client under the guard, preloaded and supervised" {
 	require_netns
 	run --separate-stderr in_netns "$MUSL_BUILD/noselfconn" --log "$MUSL_BUILD/tests/dial" -n 300 127.0.0.1 "$TARGET"
 	expect self 0
 	expect refused 300
 	[[ "$stderr" == *"prevented a self-connection: dial["* ]]
+	run in_netns "$MUSL_BUILD/noselfconn" --supervise "$MUSL_BUILD/tests/dial" -r -n 300 127.0.0.1 "$TARGET"
+	expect self 0
+	expect refused 300
 }
