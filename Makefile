@@ -66,9 +66,11 @@ $(BUILD) $(BUILD)/tests:
 TEST_BUILD := all $(HELPERS) $(BUILD)/tests/dial-static $(PRELOADS) $(UNIT) $(BENCH) $(FUZZER)
 test-build: $(TEST_BUILD)
 
-# A test that hangs fails after 15 minutes instead of holding CI.
-test: $(TEST_BUILD)
+# Dependencies first (clang's libFuzzer, musl-gcc... build test programs),
+# then the build. A test that hangs fails after 15 minutes, not CI.
+test:
 	@tests/deps.sh test
+	$(MAKE) test-build
 	BATS_TEST_TIMEOUT=900 bats tests/
 
 # The library and every test program built with ASan and UBSan, the runtime
@@ -87,17 +89,21 @@ sanitize:
 	ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 		BATS_TEST_TIMEOUT=900 bats --filter-tags '!no-sanitizer,!foreign-programs' tests/
 
-demo: all
+demo:
 	@tests/deps.sh demo
+	$(MAKE) all
 	demo/self-connect.sh
 
 # The second demo: a socat proxy in front of a backend that is down.
-demo-proxy: all
+demo-proxy:
 	@tests/deps.sh test
+	$(MAKE) all
 	demo/legacy-proxy.sh
 
 # New inputs go to the build tree; tests/fuzz/corpus holds the seeds.
-fuzz: $(FUZZER)
+fuzz:
+	@tests/deps.sh test
+	$(MAKE) $(FUZZER)
 	mkdir -p $(BUILD)/fuzz-corpus
 	$(FUZZER) -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 $(BUILD)/fuzz-corpus tests/fuzz/corpus
 
@@ -115,8 +121,9 @@ coverage:
 	tests/coverage.sh $(COV_BUILD)
 
 # Timing is noisy on small machines: benchmarks are not part of `make test`.
-bench: all $(HELPERS) $(BENCH)
+bench:
 	@tests/deps.sh test
+	$(MAKE) all $(HELPERS) $(BENCH)
 	tests/bench/run.sh
 
 # The drop-in example names the library where this install puts it.
