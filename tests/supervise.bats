@@ -90,7 +90,7 @@ supervised_guard() {
 }
 
 @test "supervised: where seccomp is forbidden, one line, then the preload or a refusal" {
-	run --separate-stderr in_netns "$NOSECCOMP" "$WRAPPER" --supervise "$DIAL" -n 300 127.0.0.1 "$TARGET"
+	run --separate-stderr in_netns "$NOSECCOMP" "${WRAPPER_RUN[@]}" --supervise "$DIAL" -n 300 127.0.0.1 "$TARGET"
 	[ "$status" -eq 0 ]
 	[ "$(grep -c . <<<"$stderr")" -eq 1 ]
 	[[ "$stderr" == *"--supervise is unavailable here"*"using the preload instead"* ]]
