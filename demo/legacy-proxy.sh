@@ -14,8 +14,8 @@ BACKEND_PORT=50000
 RANGE="50000 50010"
 ATTEMPTS=300
 
-if [ -t 1 ]; then BOLD=$'\033[1m' PLAIN=$'\033[0m'; else BOLD="" PLAIN=""; fi
-say() { printf '\n%s== %s%s\n' "$BOLD" "$*" "$PLAIN"; }
+# shellcheck source=demo/common.sh
+. "$HERE/common.sh"
 fail() { echo "FAILED: $*" >&2; exit 1; }
 
 WORK=""
@@ -140,18 +140,7 @@ main() {
 		inside_namespace
 		return
 	fi
-	for tool in socat curl nc python3 ss ip unshare; do
-		command -v "$tool" >/dev/null ||
-			{ echo "demo: needs $tool (apt-get install socat curl netcat-openbsd python3 iproute2)" >&2; exit 1; }
-	done
-	[ -x "$WRAPPER" ] || { echo "demo: build first: make" >&2; exit 1; }
-	if unshare -n true 2>/dev/null; then
-		exec unshare -n "$0" --inside
-	elif unshare -rn true 2>/dev/null; then
-		exec unshare -rn "$0" --inside
-	fi
-	echo "demo: needs a private network namespace: run as root, or allow unprivileged user namespaces" >&2
-	exit 1
+	enter_namespace "$0" "$WRAPPER" "socat curl netcat-openbsd python3" socat curl nc python3
 }
 
 main "$@"

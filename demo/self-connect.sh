@@ -14,8 +14,8 @@ RANGE="50000 50010"
 ATTEMPTS_WITHOUT=500
 ATTEMPTS_WITH=200
 
-if [ -t 1 ]; then BOLD=$'\033[1m' PLAIN=$'\033[0m'; else BOLD="" PLAIN=""; fi
-say() { printf '\n%s== %s%s\n' "$BOLD" "$*" "$PLAIN"; }
+# shellcheck source=demo/common.sh
+. "$HERE/common.sh"
 
 # telnet_once: one attempt; telnet's stdin stays open (it would quit at EOF)
 # so a connected telnet is still there to be looked at. Prints "connected
@@ -104,22 +104,7 @@ main() {
 		inside_namespace
 		return
 	fi
-	for tool in telnet ip ss unshare; do
-		command -v "$tool" >/dev/null || { echo "demo: needs $tool (apt-get install telnet iproute2 util-linux)" >&2; exit 1; }
-	done
-	[ -x "$WRAPPER" ] || { echo "demo: build first: make" >&2; exit 1; }
-	if unshare -n true 2>/dev/null; then
-		exec unshare -n "$0" --inside
-	elif unshare -rn true 2>/dev/null; then
-		exec unshare -rn "$0" --inside
-	fi
-	cat >&2 <<EOF
-demo: this demo needs a private network namespace, so that it can narrow the
-ephemeral port range without touching this host's. Run it as root
-(sudo make demo), or allow unprivileged user namespaces
-(sudo sysctl -w kernel.unprivileged_userns_clone=1 on Debian).
-EOF
-	exit 1
+	enter_namespace "$0" "$WRAPPER" telnet telnet
 }
 
 main "$@"
