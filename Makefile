@@ -51,7 +51,7 @@ $(BUILD)/tests/empty.so: tests/bench/empty.c | $(BUILD)/tests
 $(BUILD)/tests/%.so: tests/preloads/%.c | $(BUILD)/tests
 	$(CC) $(NSC_CFLAGS) $(CFLAGS) -shared $(NSC_LDFLAGS) $(LDFLAGS) -o $@ $< -ldl
 
-$(BUILD)/tests/unit_%: tests/unit/unit_%.c shim/%.c shim/%.h | $(BUILD)/tests
+$(BUILD)/tests/unit_%: tests/unit/unit_%.c tests/unit/check.h shim/%.c shim/%.h | $(BUILD)/tests
 	$(CC) $(NSC_CFLAGS) $(CFLAGS) -Ishim $(LDFLAGS) -o $@ tests/unit/unit_$*.c shim/$*.c
 
 # libFuzzer needs clang, whatever CC is.

@@ -3,19 +3,8 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "check.h"
 #include "procnet.h"
-
-static int passed, failed;
-
-#define CHECK(cond)                                                        \
-	do {                                                               \
-		if (cond) {                                                \
-			passed++;                                          \
-		} else {                                                   \
-			failed++;                                          \
-			printf("FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond); \
-		}                                                          \
-	} while (0)
 
 static void test_lines(void)
 {

@@ -4,19 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "check.h"
 #include "verdict.h"
-
-static int passed, failed;
-
-#define CHECK(cond)                                                        \
-	do {                                                               \
-		if (cond) {                                                \
-			passed++;                                          \
-		} else {                                                   \
-			failed++;                                          \
-			printf("FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond); \
-		}                                                          \
-	} while (0)
 
 static const struct nsc_port_range narrow = { 50000, 50010 };
 
