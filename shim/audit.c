@@ -198,13 +198,20 @@ static void print_findings_text(const struct findings *list)
 	}
 }
 
-int nsc_audit(bool json)
+struct nsc_port_range nsc_current_port_range(void)
 {
-	char text[65536];
+	char text[64];
 	struct nsc_port_range range;
 	read_small_file("/proc/sys/net/ipv4/ip_local_port_range", text, sizeof(text));
 	if (!nsc_parse_port_range(text, strlen(text), &range))
 		range = NSC_DEFAULT_RANGE;
+	return range;
+}
+
+int nsc_audit(bool json)
+{
+	char text[65536];
+	struct nsc_port_range range = nsc_current_port_range();
 
 	static struct nsc_port_set reserved, suggested;
 	read_small_file("/proc/sys/net/ipv4/ip_local_reserved_ports", text, sizeof(text));

@@ -32,6 +32,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "audit.h"
 #include "verdict.h"
 
 #ifndef IP_LOCAL_PORT_RANGE
@@ -379,16 +380,7 @@ int nsc_supervise(char **argv, enum nsc_fallback fallback, int (*run_preloaded)(
 	sigaction(SIGTERM, &forward, NULL);
 	sigaction(SIGHUP, &forward, NULL);
 
-	struct nsc_port_range range = NSC_DEFAULT_RANGE;
-	FILE *f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "re");
-	char text[64];
-	size_t n = f != NULL ? fread(text, 1, sizeof(text), f) : 0;
-	if (f != NULL)
-		fclose(f);
-	if (!nsc_parse_port_range(text, n, &range))
-		range = NSC_DEFAULT_RANGE;
-
-	int status = serve(listener, range);
+	int status = serve(listener, nsc_current_port_range());
 	close(listener);
 	return status;
 }
