@@ -13,6 +13,10 @@ BUILD    ?= build
 NSC_CFLAGS  := -std=gnu11 -Wall -Wextra -fvisibility=hidden -fPIC \
                -DNOSELFCONN_VERSION='"$(VERSION)"' -DNOSELFCONN_LIBDIR='"$(LIBDIR)"'
 NSC_LDFLAGS := -Wl,-z,relro,-z,now,-z,noexecstack
+# A preload is loaded by every exec under /etc/ld.so.preload: two loadable
+# segments instead of four (code shares its pages with the read-only data)
+# spare two mmap()s and their page faults each time, ~2 % of an exec here.
+PRELOAD_LDFLAGS := $(NSC_LDFLAGS) -Wl,-z,noseparate-code
 
 LIB_SRCS     := shim/guard.c shim/runtime.c shim/report.c shim/verdict.c
 LIB          := $(BUILD)/libnoselfconn.so
@@ -28,7 +32,7 @@ BENCH        := $(BUILD)/tests/bench $(BUILD)/tests/empty.so
 all: $(LIB) $(WRAPPER)
 
 $(LIB): $(LIB_SRCS) $(wildcard shim/*.h) shim/exports.map | $(BUILD)
-	$(CC) $(NSC_CFLAGS) $(CFLAGS) -shared $(NSC_LDFLAGS) $(LDFLAGS) \
+	$(CC) $(NSC_CFLAGS) $(CFLAGS) -shared $(PRELOAD_LDFLAGS) $(LDFLAGS) \
 		-Wl,--version-script=shim/exports.map -o $@ $(LIB_SRCS) -ldl
 
 WRAPPER_SRCS := shim/noselfconn.c shim/audit.c shim/procnet.c shim/supervise.c shim/verdict.c
@@ -46,7 +50,7 @@ $(BUILD)/tests/bench: tests/bench/bench.c | $(BUILD)/tests
 	$(CC) $(NSC_CFLAGS) $(CFLAGS) $(NSC_LDFLAGS) $(LDFLAGS) -o $@ $< -lpthread
 
 $(BUILD)/tests/empty.so: tests/bench/empty.c | $(BUILD)/tests
-	$(CC) $(NSC_CFLAGS) $(CFLAGS) -shared $(NSC_LDFLAGS) $(LDFLAGS) -o $@ $<
+	$(CC) $(NSC_CFLAGS) $(CFLAGS) -shared $(PRELOAD_LDFLAGS) $(LDFLAGS) -o $@ $<
 
 $(BUILD)/tests/%.so: tests/preloads/%.c | $(BUILD)/tests
 	$(CC) $(NSC_CFLAGS) $(CFLAGS) -shared $(NSC_LDFLAGS) $(LDFLAGS) -o $@ $< -ldl

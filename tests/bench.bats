@@ -13,5 +13,6 @@ load helpers
 		[ "$(grep -c "^$case " <<<"$output")" -ge 2 ]
 	done
 	grep -Eq '^check +\+0\.00 +\+1\.00' <<<"$output"
+	grep -Eq "^churn-client-closes +floor " <<<"$output"
 	[ -z "$(grep ' 0.000 (0.000' <<<"$output")" ]
 }

@@ -1,20 +1,25 @@
 /*
  * bench: measures one case without and with the library, alternating in one
  * process, for tests/bench/run.sh. The library is dlopen()ed and its connect()
- * called directly, batch by batch in turn with libc's: both sides of every
- * ratio run seconds apart on the same machine state, which on a small, noisy
- * VM is the difference between a figure and a guess.
+ * called directly, in turn with libc's, CHUNK dials at a time: both sides of
+ * every ratio share each hiccup of a small, noisy VM (a timer, a neighbour on
+ * the host) instead of one side taking it whole, which is the difference
+ * between a figure and a guess.
  *
- *   bench CASE COUNT ROUNDS LIBRARY MODE
- *     prints ROUNDS lines "rate_without rate_with failed_without failed_with"
+ *   bench CASE COUNT ROUNDS LIBRARY MODE [floor]
+ *     prints ROUNDS lines "rate_without rate_with failed_without failed_with",
+ *     and with "floor" a third side in the same turns, two more columns
+ *     "rate_floor failed_floor": libc's connect() followed by one
+ *     getsockname() and nothing else, the floor any guard that looks after
+ *     the dial pays, measured beside the library's own figure
  *   bench CASE COUNT ROUNDS - -
  *     ROUNDS batches through libc alone, one line "rate failed" each: for
  *     run.sh to time whole processes (noselfconn --supervise) against it
  *   bench getsockname COUNT
  *     prints "rate": what one system call costs here
  *
- * Cases (each batch of COUNT operations dials a fresh 127/8 address, so no
- * TIME_WAIT socket of one batch is in the way of the next):
+ * Cases (each chunk dials a fresh 127/8 address, so no TIME_WAIT socket of one
+ * chunk is in the way of the next):
  *   churn-client-closes  connect + close to a listener on an ephemeral port;
  *                        the client closes first (TIME_WAIT on the client)
  *   churn-server-closes  the same, the server closing first
@@ -45,6 +50,7 @@
 #define FIXED_PORT 8080	     /* outside it */
 #define MIDDLE_PORT 40500    /* the middle of the capacity case's range */
 #define THREADS 4
+#define CHUNK 100	     /* dials per turn and thread: a few milliseconds */
 
 typedef int (*connect_fn)(int, const struct sockaddr *, socklen_t);
 
@@ -119,7 +125,7 @@ static void *dial_loop(void *arg)
 	return NULL;
 }
 
-/* One batch of `count` dials through `dial`; returns dials per second. */
+/* `count` dials through `dial`, split over `threads`; returns the seconds taken. */
 static double run_batch(connect_fn dial, int port, bool expect_refused, long count,
 			int threads, long *failed)
 {
@@ -129,7 +135,7 @@ static double run_batch(connect_fn dial, int port, bool expect_refused, long cou
 			   .count = count / threads };
 	b.to.sin_family = AF_INET;
 	b.to.sin_port = htons((in_port_t)port);
-	b.to.sin_addr.s_addr = htonl(0x7f010000u + batches); /* 127.1.x.y */
+	b.to.sin_addr.s_addr = htonl(0x7f010000u + batches % 0xfffe); /* 127.1.x.y */
 
 	pthread_t tids[THREADS];
 	double start = now();
@@ -137,8 +143,33 @@ static double run_batch(connect_fn dial, int port, bool expect_refused, long cou
 		pthread_create(&tids[i], NULL, dial_loop, &b);
 	for (int i = 0; i < threads; i++)
 		pthread_join(tids[i], NULL);
-	*failed = b.failed;
-	return (double)(b.count * threads) / (now() - start);
+	*failed += b.failed;
+	return now() - start;
+}
+
+#define MAX_SIDES 3
+
+/*
+ * One round: `count` dials through each of the `sides` functions in `dial`, a
+ * chunk at a time in turn, which side goes first rotating too. Dials per
+ * second and failures of each side out.
+ */
+static void run_round(const connect_fn *dial, int sides, int port, bool expect_refused,
+		      long count, long chunk, int threads, int round, double *rate, long *failed)
+{
+	long chunks = count / chunk;
+	double spent[MAX_SIDES] = { 0 };
+	for (int side = 0; side < sides; side++)
+		failed[side] = 0;
+	for (long c = 0; c < chunks; c++) {
+		for (int turn = 0; turn < sides; turn++) {
+			int side = (int)((round + c + turn) % sides);
+			spent[side] += run_batch(dial[side], port, expect_refused, chunk, threads,
+						 &failed[side]);
+		}
+	}
+	for (int side = 0; side < sides; side++)
+		rate[side] = (double)(chunks * chunk) / spent[side];
 }
 
 /* Seconds one fork + exec + exit of /bin/true takes with `envp`. */
@@ -191,6 +222,19 @@ static void run_getsockname(long count)
 	close(fd);
 }
 
+/* The floor: one look at the source port wherever the kernel chose one. */
+static int connect_then_look(int fd, const struct sockaddr *to, socklen_t len)
+{
+	int rc = connect(fd, to, len), err = errno;
+	if (rc == 0 || err == EINPROGRESS) {
+		struct sockaddr_storage local;
+		socklen_t local_len = sizeof(local);
+		getsockname(fd, (struct sockaddr *)&local, &local_len);
+	}
+	errno = err;
+	return rc;
+}
+
 /* The library's own connect(), loaded beside libc's rather than before it. */
 static connect_fn load_guard(const char *library, const char *mode)
 {
@@ -210,8 +254,8 @@ int main(int argc, char **argv)
 		run_getsockname(atol(argv[2]));
 		return 0;
 	}
-	if (argc != 6) {
-		fprintf(stderr, "usage: bench CASE COUNT ROUNDS LIBRARY MODE | bench getsockname COUNT\n");
+	if (argc != 6 && !(argc == 7 && strcmp(argv[6], "floor") == 0)) {
+		fprintf(stderr, "usage: bench CASE COUNT ROUNDS LIBRARY MODE [floor] | bench getsockname COUNT\n");
 		return 2;
 	}
 	const char *name = argv[1];
@@ -224,6 +268,7 @@ int main(int argc, char **argv)
 	}
 
 	int port = EPHEMERAL_PORT, threads = 1;
+	long chunk = CHUNK;
 	bool listen_there = true, expect_refused = false;
 	if (strcmp(name, "churn-server-closes") == 0) {
 		server_closes = true;
@@ -234,8 +279,10 @@ int main(int argc, char **argv)
 		expect_refused = true;
 	} else if (strcmp(name, "threads") == 0) {
 		threads = THREADS;
+		chunk = CHUNK * THREADS;
 	} else if (strcmp(name, "capacity") == 0) {
 		port = MIDDLE_PORT;
+		chunk = count; /* one destination: more dials than ports */
 	} else if (strcmp(name, "churn-client-closes") != 0) {
 		fprintf(stderr, "bench: unknown case '%s'\n", name);
 		return 2;
@@ -245,24 +292,24 @@ int main(int argc, char **argv)
 	connect_fn plain = connect;
 	if (strcmp(argv[4], "-") == 0) {
 		for (int r = 0; r < rounds; r++) {
-			long failed;
-			double rate = run_batch(plain, port, expect_refused, count, threads, &failed);
-			printf("%.0f %ld\n", rate, failed);
+			long failed = 0;
+			double spent = run_batch(plain, port, expect_refused, count, threads, &failed);
+			printf("%.0f %ld\n", (double)(count / threads * threads) / spent, failed);
 		}
 		return 0;
 	}
-	connect_fn guarded = load_guard(argv[4], argv[5]);
+	connect_fn dial[MAX_SIDES] = { plain, load_guard(argv[4], argv[5]), connect_then_look };
+	int sides = argc == 7 ? 3 : 2;
 
 	for (int r = 0; r < rounds; r++) {
-		long failed[2];
-		double rate[2];
-		/* Which side goes first alternates too. */
-		int first = r % 2;
-		rate[first] = run_batch(first ? guarded : plain, port, expect_refused, count, threads,
-					&failed[first]);
-		rate[!first] = run_batch(first ? plain : guarded, port, expect_refused, count, threads,
-					 &failed[!first]);
-		printf("%.0f %.0f %ld %ld\n", rate[0], rate[1], failed[0], failed[1]);
+		long failed[MAX_SIDES];
+		double rate[MAX_SIDES];
+		run_round(dial, sides, port, expect_refused, count, count < chunk ? count : chunk,
+			  threads, r, rate, failed);
+		printf("%.0f %.0f %ld %ld", rate[0], rate[1], failed[0], failed[1]);
+		if (sides == 3)
+			printf(" %.0f %ld", rate[2], failed[2]);
+		printf("\n");
 	}
 	return 0;
 }
