@@ -26,13 +26,26 @@ enum dial_kind { DIAL_CONNECT, DIAL_SENDTO, DIAL_SENDMSG };
 struct dial {
 	enum dial_kind kind;
 	int fd;
-	const struct sockaddr *dest;
+	const struct sockaddr *dest; /* for sendmsg, see read_destination() */
 	socklen_t dest_len;
 	const void *buf;	    /* sendto */
 	size_t buf_len;		    /* sendto */
 	const struct msghdr *msg;   /* sendmsg */
 	int flags;		    /* sendto, sendmsg */
 };
+
+/*
+ * sendmsg's destination sits behind the caller's msghdr. It is read only when
+ * needed: after the kernel has accepted the call in mode check, so a bad
+ * pointer gets libc's EFAULT rather than a fault in here.
+ */
+static void read_destination(struct dial *d)
+{
+	if (d->kind == DIAL_SENDMSG && (d->flags & MSG_FASTOPEN) && d->msg != NULL) {
+		d->dest = d->msg->msg_name;
+		d->dest_len = d->msg->msg_namelen;
+	}
+}
 
 static ssize_t dial_once(const struct nsc_runtime *rt, const struct dial *d)
 {
@@ -141,12 +154,26 @@ static ssize_t redial_elsewhere(const struct nsc_runtime *rt, const struct dial 
 	return -1;
 }
 
-/* Mode check: dial as usual, look once, undo a self-connection. */
-static ssize_t dial_checked(const struct nsc_runtime *rt, const struct dial *d)
+static bool is_guarded(const struct dial *d)
+{
+	return d->dest != NULL &&
+	       nsc_dial_verdict(d->dest, d->dest_len, nsc_port_range()) == NSC_GUARD;
+}
+
+/*
+ * Mode check: dial as usual, look once, undo a self-connection. The address
+ * is read only once the kernel has taken the call, and so has read it too.
+ */
+static ssize_t dial_checked(const struct nsc_runtime *rt, struct dial *d)
 {
 	ssize_t ret = dial_once(rt, d);
 	int err = errno;
-	if (!port_was_chosen(ret, err) || !met_itself(d)) {
+	if (!port_was_chosen(ret, err)) {
+		errno = err;
+		return ret;
+	}
+	read_destination(d);
+	if (!is_guarded(d) || !met_itself(d)) {
 		errno = err;
 		return ret;
 	}
@@ -157,8 +184,11 @@ static ssize_t dial_checked(const struct nsc_runtime *rt, const struct dial *d)
 }
 
 /* Mode prebind: keep the target out of the kernel's choice before dialing. */
-static ssize_t dial_prebound(const struct nsc_runtime *rt, const struct dial *d)
+static ssize_t dial_prebound(const struct nsc_runtime *rt, struct dial *d)
 {
+	read_destination(d);
+	if (!is_guarded(d))
+		return dial_once(rt, d);
 	int saved_errno = errno;
 	if (!is_tcp(d->fd)) {
 		errno = saved_errno; /* not ours, or not a socket: libc answers */
@@ -174,18 +204,21 @@ static ssize_t dial_prebound(const struct nsc_runtime *rt, const struct dial *d)
 	return dial_checked(rt, d);
 }
 
-/* Which dials may self-connect, and how to stop them. */
-static ssize_t guard(const struct dial *d)
+/* How to stop the dials that may self-connect: the mode decides. */
+static ssize_t guard(struct dial *d)
 {
 	struct nsc_runtime scratch;
 	const struct nsc_runtime *rt = nsc_runtime(&scratch);
 
-	if (rt->mode == NSC_MODE_OFF || d->dest == NULL ||
-	    nsc_dial_verdict(d->dest, d->dest_len, nsc_port_range()) == NSC_PASS)
+	switch (rt->mode) {
+	case NSC_MODE_OFF:
 		return dial_once(rt, d);
-	if (rt->mode == NSC_MODE_PREBIND)
+	case NSC_MODE_PREBIND:
 		return dial_prebound(rt, d);
-	return dial_checked(rt, d);
+	case NSC_MODE_CHECK:
+	default:
+		return dial_checked(rt, d);
+	}
 }
 
 NSC_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
@@ -207,10 +240,6 @@ NSC_EXPORT ssize_t sendto(int fd, const void *buf, size_t n, int flags,
 NSC_EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 {
 	struct dial d = { .kind = DIAL_SENDMSG, .fd = fd, .msg = msg, .flags = flags };
-	if ((flags & MSG_FASTOPEN) && msg != NULL) {
-		d.dest = msg->msg_name;
-		d.dest_len = msg->msg_namelen;
-	}
 	return guard(&d);
 }
 

@@ -30,6 +30,18 @@ network_calls() {
 	done
 }
 
+@test "bad input: an address the kernel cannot read gets EFAULT, as from libc (modes check, off)" {
+	run in_netns "$BADCALLS" badpointers "$NEVER_CHOSEN"
+	[ "$status" -eq 0 ]
+	local without="$output"
+	[ "$(grep -c 'errno=EFAULT' <<<"$without")" -eq 5 ]
+	for mode in check off; do
+		run in_netns env LD_PRELOAD="$PRELOAD_LIB" NOSELFCONN_MODE=$mode "$BADCALLS" badpointers "$NEVER_CHOSEN"
+		[ "$status" -eq 0 ]
+		diff <(echo "$without") <(echo "$output")
+	done
+}
+
 @test "bad input: errno is untouched by a successful call" {
 	run in_netns "${WITH_LIB[@]}" "$BADCALLS" all "$NEVER_CHOSEN"
 	grep -q '^udp-socket .*ret=0 errno=untouched$' <<<"$output"

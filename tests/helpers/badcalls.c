@@ -6,6 +6,7 @@
  *
  *   badcalls all PORT          every case
  *   badcalls passthrough PORT  only what must cost no extra system call
+ *   badcalls badpointers PORT  addresses the kernel cannot read (EFAULT)
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -125,15 +126,42 @@ static void guarded_cases(void)
 	close(fd);
 }
 
+/* Pointers into the unmapped first page: the kernel answers EFAULT. */
+static void bad_pointer_cases(void)
+{
+	const void *unreadable = (const void *)16;
+	try_connect("unreadable-address", AF_INET, SOCK_STREAM, unreadable,
+		    sizeof(struct sockaddr_in));
+	try_connect("unreadable-address-6", AF_INET6, SOCK_STREAM, unreadable,
+		    sizeof(struct sockaddr_in6));
+
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	errno = SENTINEL;
+	show("sendto-fastopen-unreadable", sendto(fd, "x", 1, MSG_FASTOPEN | MSG_NOSIGNAL, unreadable,
+						  sizeof(struct sockaddr_in)));
+	errno = SENTINEL;
+	show("sendmsg-fastopen-unreadable", sendmsg(fd, unreadable, MSG_FASTOPEN | MSG_NOSIGNAL));
+	struct msghdr msg = { .msg_name = (void *)unreadable,
+			      .msg_namelen = sizeof(struct sockaddr_in) };
+	errno = SENTINEL;
+	show("sendmsg-fastopen-unreadable-name", sendmsg(fd, &msg, MSG_FASTOPEN | MSG_NOSIGNAL));
+	close(fd);
+}
+
 int main(int argc, char **argv)
 {
-	if (argc != 3 || (strcmp(argv[1], "all") != 0 && strcmp(argv[1], "passthrough") != 0)) {
-		fprintf(stderr, "usage: badcalls all|passthrough PORT\n");
+	if (argc != 3 || (strcmp(argv[1], "all") != 0 && strcmp(argv[1], "passthrough") != 0 &&
+			  strcmp(argv[1], "badpointers") != 0)) {
+		fprintf(stderr, "usage: badcalls all|passthrough|badpointers PORT\n");
 		return 2;
 	}
 	passthrough_only = strcmp(argv[1], "passthrough") == 0;
 	port = (in_port_t)atoi(argv[2]);
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (strcmp(argv[1], "badpointers") == 0) {
+		bad_pointer_cases();
+		return 0;
+	}
 	passthrough_cases();
 	if (!passthrough_only)
 		guarded_cases();
