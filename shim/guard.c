@@ -20,7 +20,7 @@
 
 #define NSC_EXPORT __attribute__((visibility("default")))
 
-enum dial_kind { DIAL_CONNECT, DIAL_SENDTO, DIAL_SENDMSG };
+enum dial_kind { DIAL_CONNECT, DIAL_SENDTO, DIAL_SENDMSG, DIAL_SENDMMSG };
 
 /* One call that may open a connection, kept whole so it can be made again. */
 struct dial {
@@ -31,19 +31,27 @@ struct dial {
 	const void *buf;	    /* sendto */
 	size_t buf_len;		    /* sendto */
 	const struct msghdr *msg;   /* sendmsg */
-	int flags;		    /* sendto, sendmsg */
+	struct mmsghdr *msgs;	    /* sendmmsg */
+	unsigned int msg_count;	    /* sendmmsg */
+	int flags;		    /* sendto, sendmsg, sendmmsg */
 };
 
 /*
- * sendmsg's destination sits behind the caller's msghdr. It is read only when
- * needed: after the kernel has accepted the call in mode check, so a bad
- * pointer gets libc's EFAULT rather than a fault in here.
+ * sendmsg's destination sits behind the caller's msghdr (sendmmsg's, behind
+ * its first message's: that one dials). It is read only when needed: after
+ * the kernel has accepted the call in mode check, so a bad pointer gets
+ * libc's EFAULT rather than a fault in here.
  */
 static void read_destination(struct dial *d)
 {
-	if (d->kind == DIAL_SENDMSG && (d->flags & MSG_FASTOPEN) && d->msg != NULL) {
-		d->dest = d->msg->msg_name;
-		d->dest_len = d->msg->msg_namelen;
+	const struct msghdr *dialing = NULL;
+	if (d->kind == DIAL_SENDMSG)
+		dialing = d->msg;
+	else if (d->kind == DIAL_SENDMMSG && d->msgs != NULL && d->msg_count > 0)
+		dialing = &d->msgs[0].msg_hdr;
+	if (dialing != NULL && (d->flags & MSG_FASTOPEN)) {
+		d->dest = dialing->msg_name;
+		d->dest_len = dialing->msg_namelen;
 	}
 }
 
@@ -54,6 +62,8 @@ static ssize_t dial_once(const struct nsc_runtime *rt, const struct dial *d)
 		return rt->sendto(d->fd, d->buf, d->buf_len, d->flags, d->dest, d->dest_len);
 	case DIAL_SENDMSG:
 		return rt->sendmsg(d->fd, d->msg, d->flags);
+	case DIAL_SENDMMSG:
+		return rt->sendmmsg(d->fd, d->msgs, d->msg_count, (nsc_mmsg_flags)d->flags);
 	case DIAL_CONNECT:
 	default:
 		return rt->connect(d->fd, d->dest, d->dest_len);
@@ -243,7 +253,15 @@ NSC_EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 	return guard(&d);
 }
 
+NSC_EXPORT int sendmmsg(int fd, struct mmsghdr *msgs, unsigned int n, nsc_mmsg_flags flags)
+{
+	struct dial d = { .kind = DIAL_SENDMMSG, .fd = fd, .msgs = msgs, .msg_count = n,
+			  .flags = (int)flags };
+	return (int)guard(&d);
+}
+
 /* Names that always mean the hooks above, never an earlier definition. */
 __typeof__(connect) nsc_own_connect __attribute__((alias("connect")));
 __typeof__(sendto) nsc_own_sendto __attribute__((alias("sendto")));
 __typeof__(sendmsg) nsc_own_sendmsg __attribute__((alias("sendmsg")));
+__typeof__(sendmmsg) nsc_own_sendmmsg __attribute__((alias("sendmmsg")));

@@ -37,6 +37,11 @@ static ssize_t raw_sendmsg(int fd, const struct msghdr *msg, int flags)
 	return syscall(SYS_sendmsg, fd, msg, flags);
 }
 
+static int raw_sendmmsg(int fd, struct mmsghdr *msgs, unsigned int n, nsc_mmsg_flags flags)
+{
+	return (int)syscall(SYS_sendmmsg, fd, msgs, n, flags);
+}
+
 static void *next_definition(const char *name, const void *ours, void *fallback)
 {
 	void *next = dlsym(RTLD_NEXT, name);
@@ -106,6 +111,7 @@ static void initialise(struct nsc_runtime *rt, bool warn)
 	rt->connect = next_definition("connect", (void *)nsc_own_connect, (void *)raw_connect);
 	rt->sendto = next_definition("sendto", (void *)nsc_own_sendto, (void *)raw_sendto);
 	rt->sendmsg = next_definition("sendmsg", (void *)nsc_own_sendmsg, (void *)raw_sendmsg);
+	rt->sendmmsg = next_definition("sendmmsg", (void *)nsc_own_sendmmsg, (void *)raw_sendmmsg);
 	rt->mode = read_mode(warn);
 	rt->log = read_log(warn);
 	errno = saved_errno;

@@ -7,10 +7,18 @@
 
 #include "verdict.h"
 
+/* sendmmsg's flags: int in glibc, unsigned int in musl. */
+#ifdef __GLIBC__
+typedef int nsc_mmsg_flags;
+#else
+typedef unsigned int nsc_mmsg_flags;
+#endif
+
 struct nsc_runtime {
 	int (*connect)(int, const struct sockaddr *, socklen_t);
 	ssize_t (*sendto)(int, const void *, size_t, int, const struct sockaddr *, socklen_t);
 	ssize_t (*sendmsg)(int, const struct msghdr *, int);
+	int (*sendmmsg)(int, struct mmsghdr *, unsigned int, nsc_mmsg_flags);
 	enum nsc_mode mode;
 	enum nsc_log log;
 };
@@ -19,6 +27,7 @@ struct nsc_runtime {
 extern __typeof__(connect) nsc_own_connect;
 extern __typeof__(sendto) nsc_own_sendto;
 extern __typeof__(sendmsg) nsc_own_sendmsg;
+extern __typeof__(sendmmsg) nsc_own_sendmmsg;
 
 /*
  * The settings, initialised by the constructor. A hook that runs earlier

@@ -65,23 +65,24 @@ static void forward_signal(int sig)
 		kill(command_pid, sig);
 }
 
-/* Notify on connect(), and on sendto()/sendmsg() only with MSG_FASTOPEN. */
+/* Notify on connect(), and on sendto()/sendmmsg()/sendmsg() only with MSG_FASTOPEN. */
 static int install_filter(void)
 {
 	struct sock_filter code[] = {
 		/* 0 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
-		/* 1 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, NATIVE_ARCH, 0, 10),
+		/* 1 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, NATIVE_ARCH, 0, 11),
 		/* 2 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
-		/* 3 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_connect, 7, 0),
-		/* 4 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_sendto, 2, 0),
-		/* 5 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_sendmsg, 3, 0),
-		/* 6 */ BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-		/* 7 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, ARG_LOW(3)),
-		/* 8 */ BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, MSG_FASTOPEN, 2, 3),
-		/* 9 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, ARG_LOW(2)),
-		/* 10 */ BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, MSG_FASTOPEN, 0, 1),
-		/* 11 */ BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF),
-		/* 12 */ BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+		/* 3 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_connect, 8, 0),
+		/* 4 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_sendto, 3, 0),
+		/* 5 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_sendmmsg, 2, 0),
+		/* 6 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_sendmsg, 3, 0),
+		/* 7 */ BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+		/* 8 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, ARG_LOW(3)),
+		/* 9 */ BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, MSG_FASTOPEN, 2, 3),
+		/* 10 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, ARG_LOW(2)),
+		/* 11 */ BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, MSG_FASTOPEN, 0, 1),
+		/* 12 */ BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF),
+		/* 13 */ BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
 	};
 	struct sock_fprog program = { .len = sizeof(code) / sizeof(code[0]), .filter = code };
 	if (NATIVE_ARCH == 0) {
@@ -146,9 +147,11 @@ static bool read_destination(const struct seccomp_notif *req, struct sockaddr_st
 			     socklen_t *len)
 {
 	unsigned long address, length;
-	if (req->data.nr == __NR_sendmsg) {
+	if (req->data.nr == __NR_sendmsg || req->data.nr == __NR_sendmmsg) {
+		/* sendmmsg's first message, the one that dials, starts with one too */
 		struct msghdr msg;
-		if (!read_memory(req->pid, req->data.args[1], &msg, sizeof(msg)))
+		if ((req->data.nr == __NR_sendmmsg && (unsigned)req->data.args[2] == 0) ||
+		    !read_memory(req->pid, req->data.args[1], &msg, sizeof(msg)))
 			return false;
 		address = (unsigned long)msg.msg_name;
 		length = msg.msg_namelen;

@@ -30,6 +30,7 @@ setup() {
 @test "style: non-blocking connect(), then write without SO_ERROR" { bug_then_guard ::1 -s nonblock-write; }
 @test "style: sendto(MSG_FASTOPEN)" { bug_then_guard 127.0.0.1 -s fastopen-sendto; }
 @test "style: sendmsg(MSG_FASTOPEN)" { bug_then_guard ::1 -s fastopen-sendmsg; }
+@test "style: sendmmsg(MSG_FASTOPEN)" { bug_then_guard 127.0.0.1 -s fastopen-sendmmsg; }
 @test "style: TCP_FASTOPEN_CONNECT, connect(), send()" { bug_then_guard 127.0.0.1 -s fastopen-connect; }
 @test "style: 8 threads dialing at once" { bug_then_guard 127.0.0.1 -t 8 -s nonblock; }
 

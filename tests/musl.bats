@@ -23,13 +23,13 @@ setup_file() {
 	run file "$MUSL_BUILD/tests/dial"
 	[[ "$output" == *ld-musl* ]]
 	run nm -D --defined-only "$MUSL_BUILD/libnoselfconn.so"
-	[ "$(awk '{print $3}' <<<"$output" | sort | tr '\n' ' ')" = "connect sendmsg sendto " ]
+	[ "$(awk '{print $3}' <<<"$output" | sort | tr '\n' ' ')" = "connect sendmmsg sendmsg sendto " ]
 }
 
 @test "musl: a musl client self-connects without the library, never with it" {
 	require_netns
 	local dial="$MUSL_BUILD/tests/dial"
-	for style in blocking nonblock fastopen-sendto; do
+	for style in blocking nonblock fastopen-sendto fastopen-sendmmsg; do
 		for addr in 127.0.0.1 ::1; do
 			run in_netns "$dial" -k -n 500 -s $style $addr "$TARGET"
 			expect_at_least self 1

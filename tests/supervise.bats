@@ -34,9 +34,10 @@ supervised_guard() {
 @test "supervised: 0.0.0.0 and ::" { supervised_guard 0.0.0.0; supervised_guard ::; }
 @test "supervised: the host's own 10.99.0.1 and fd00::1" { supervised_guard 10.99.0.1; supervised_guard fd00::1; }
 @test "supervised: non-blocking" { supervised_guard 127.0.0.1 -s nonblock; }
-@test "supervised: sendto and sendmsg with MSG_FASTOPEN" {
+@test "supervised: sendto, sendmsg and sendmmsg with MSG_FASTOPEN" {
 	supervised_guard 127.0.0.1 -s fastopen-sendto
 	supervised_guard ::1 -s fastopen-sendmsg
+	supervised_guard 127.0.0.1 -s fastopen-sendmmsg
 }
 @test "supervised: TCP_FASTOPEN_CONNECT" { supervised_guard 127.0.0.1 -s fastopen-connect; }
 @test "supervised: 8 threads" { supervised_guard 127.0.0.1 -t 8 -s nonblock; }

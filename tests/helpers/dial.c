@@ -7,7 +7,8 @@
  *
  * Styles: blocking, nonblock (EINPROGRESS, poll, SO_ERROR), nonblock-write
  * (EINPROGRESS, poll, write without SO_ERROR), fastopen-sendto,
- * fastopen-sendmsg, fastopen-connect (TCP_FASTOPEN_CONNECT + send).
+ * fastopen-sendmsg, fastopen-sendmmsg (two messages),
+ * fastopen-connect (TCP_FASTOPEN_CONNECT + send).
  * -u dials UDP, -R re-dials one socket after each refusal, -k stops at the
  * first self-connection, -H holds that one open for SECS seconds, -r dials
  * with raw syscall(2) as static and non-libc programs do, -L tries
@@ -57,6 +58,11 @@ static ssize_t do_sendto(int fd, const void *buf, size_t n, int flags, const str
 static ssize_t do_sendmsg(int fd, const struct msghdr *msg, int flags)
 {
 	return raw ? syscall(SYS_sendmsg, fd, msg, flags) : sendmsg(fd, msg, flags);
+}
+
+static int do_sendmmsg(int fd, struct mmsghdr *msgs, unsigned int n, int flags)
+{
+	return raw ? (int)syscall(SYS_sendmmsg, fd, msgs, n, flags) : sendmmsg(fd, msgs, n, flags);
 }
 
 static long counts[OUTCOMES];
@@ -109,6 +115,16 @@ static int dial_once(int fd)
 		struct msghdr msg = { .msg_name = (void *)to, .msg_namelen = opt.dest_len,
 				      .msg_iov = &iov, .msg_iovlen = 1 };
 		return do_sendmsg(fd, &msg, MSG_FASTOPEN | MSG_NOSIGNAL) >= 0 ? 0 : errno;
+	}
+	if (strcmp(s, "fastopen-sendmmsg") == 0) {
+		/* The first message dials; the second follows on the connection. */
+		struct iovec iov = { .iov_base = PROBE, .iov_len = sizeof(PROBE) };
+		struct mmsghdr msgs[2] = {
+			{ .msg_hdr = { .msg_name = (void *)to, .msg_namelen = opt.dest_len,
+				       .msg_iov = &iov, .msg_iovlen = 1 } },
+			{ .msg_hdr = { .msg_iov = &iov, .msg_iovlen = 1 } },
+		};
+		return do_sendmmsg(fd, msgs, 2, MSG_FASTOPEN | MSG_NOSIGNAL) >= 0 ? 0 : errno;
 	}
 	if (strcmp(s, "fastopen-connect") == 0) {
 		int on = 1;
