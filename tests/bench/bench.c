@@ -15,6 +15,9 @@
  *   bench CASE COUNT ROUNDS - -
  *     ROUNDS batches through libc alone, one line "rate failed" each: for
  *     run.sh to time whole processes (noselfconn --supervise) against it
+ *   bench startup COUNT ROUNDS LIBRARY MODE [FLOOR_SO]
+ *     the same for exec time, FLOOR_SO (an empty object) preloaded as the
+ *     third side
  *   bench getsockname COUNT
  *     prints "rate": what one system call costs here
  *
@@ -189,23 +192,36 @@ static double exec_true(char **envp, long *failed)
 	return now() - start;
 }
 
-/* Execs alternate one by one: drift hits both sides alike. */
-static void run_startup(long count, int rounds, const char *library, const char *mode)
+/*
+ * Execs take turns one by one, the first rotating: drift hits every side
+ * alike. `floor`, if not NULL, is a third side: that object preloaded.
+ */
+static void run_startup(long count, int rounds, const char *library, const char *mode,
+			const char *floor)
 {
-	char preload[4096], mode_var[64];
+	char preload[4096], mode_var[64], floor_preload[4096];
 	snprintf(preload, sizeof(preload), "LD_PRELOAD=%s", library);
 	snprintf(mode_var, sizeof(mode_var), "NOSELFCONN_MODE=%s", mode);
+	snprintf(floor_preload, sizeof(floor_preload), "LD_PRELOAD=%s", floor ? floor : "");
 	char *without[] = { NULL };
 	char *with[] = { preload, mode_var, NULL };
+	char *with_floor[] = { floor_preload, NULL };
+	char **envs[3] = { without, with, with_floor };
+	int sides = floor ? 3 : 2;
 	for (int r = 0; r < rounds; r++) {
-		double spent[2] = { 0, 0 };
-		long failed[2] = { 0, 0 };
+		double spent[3] = { 0, 0, 0 };
+		long failed[3] = { 0, 0, 0 };
 		for (long i = 0; i < count; i++) {
-			spent[0] += exec_true(without, &failed[0]);
-			spent[1] += exec_true(with, &failed[1]);
+			for (int turn = 0; turn < sides; turn++) {
+				int side = (int)((i + turn) % sides);
+				spent[side] += exec_true(envs[side], &failed[side]);
+			}
 		}
-		printf("%.0f %.0f %ld %ld\n", (double)count / spent[0], (double)count / spent[1],
+		printf("%.0f %.0f %ld %ld", (double)count / spent[0], (double)count / spent[1],
 		       failed[0], failed[1]);
+		if (floor)
+			printf(" %.0f %ld", (double)count / spent[2], failed[2]);
+		printf("\n");
 	}
 }
 
@@ -254,6 +270,11 @@ int main(int argc, char **argv)
 		run_getsockname(atol(argv[2]));
 		return 0;
 	}
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if ((argc == 6 || argc == 7) && strcmp(argv[1], "startup") == 0) {
+		run_startup(atol(argv[2]), atoi(argv[3]), argv[4], argv[5], argc == 7 ? argv[6] : NULL);
+		return 0;
+	}
 	if (argc != 6 && !(argc == 7 && strcmp(argv[6], "floor") == 0)) {
 		fprintf(stderr, "usage: bench CASE COUNT ROUNDS LIBRARY MODE [floor] | bench getsockname COUNT\n");
 		return 2;
@@ -261,11 +282,6 @@ int main(int argc, char **argv)
 	const char *name = argv[1];
 	long count = atol(argv[2]);
 	int rounds = atoi(argv[3]);
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	if (strcmp(name, "startup") == 0) {
-		run_startup(count, rounds, argv[4], argv[5]);
-		return 0;
-	}
 
 	int port = EPHEMERAL_PORT, threads = 1;
 	long chunk = CHUNK;

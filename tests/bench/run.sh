@@ -18,7 +18,7 @@ SCALE="${2:-1}"
 MODES="${MODES:-check prebind}"
 # case:operations per batch (about 0.1 s each here)
 CASES="churn-client-closes:3000 churn-server-closes:2000 passthrough:3000 refused:8000 threads:3000 capacity:3000"
-STARTUP_EXECS=100
+STARTUP_EXECS=200
 
 DEFAULT_RANGE="32768 60999"
 if unshare -n true 2>/dev/null; then NETNS=(unshare -n); else NETNS=(unshare -rn); fi
@@ -78,15 +78,22 @@ for entry in $CASES; do
 		# The floor, beside the default mode, wherever a guard has to look.
 		floor=
 		case "$mode:$case" in check:passthrough | check:capacity) ;; check:*) floor=floor ;; esac
-		lines="$(bench "$case" "$count" "$mode" $floor)"
+		lines="$(bench "$case" "$count" "$mode" ${floor:+"$floor"})"
 		summary <<<"$lines" | row "$case" "$mode"
-		[ -z "$floor" ] || awk '{ print $1, $5, $3, $6 }' <<<"$lines" | summary | row "$case" floor
+		[ -n "$floor" ] || continue
+		awk '{ print $1, $5, $3, $6 }' <<<"$lines" | summary | row "$case" floor
+		awk '{ print $5, $2, $6, $4 }' <<<"$lines" | summary | row "$case" "vs-floor"
 	done
 done
 for mode in $MODES; do
-	"$BENCH" startup "$((STARTUP_EXECS / SCALE))" "$ROUNDS" "$LIB" "$mode" | summary time | row startup "$mode"
+	floor=
+	[ "$mode" = check ] && floor="$EMPTY"
+	lines="$("$BENCH" startup "$((STARTUP_EXECS / SCALE))" "$ROUNDS" "$LIB" "$mode" ${floor:+"$floor"})"
+	summary time <<<"$lines" | row startup "$mode"
+	[ -n "$floor" ] || continue
+	awk '{ print $1, $5, $3, $6 }' <<<"$lines" | summary time | row startup "(empty)"
+	awk '{ print $5, $2, $6, $4 }' <<<"$lines" | summary time | row startup "vs-empty"
 done
-"$BENCH" startup "$((STARTUP_EXECS / SCALE))" "$ROUNDS" "$EMPTY" none | summary time | row startup "(empty)"
 
 # noselfconn --supervise: whole processes, plain and supervised in turn, each
 # in a fresh namespace (the filter cannot be lifted inside one process).
@@ -108,7 +115,10 @@ for entry in churn-client-closes:3000 refused:8000; do
 done
 echo "floor: no library; libc's connect() and then one getsockname() wherever the kernel"
 echo "       chose a port: what any guard that looks after the dial pays, the issue's floor."
-echo "(empty): a preloaded shared object with no code at all, the floor any preload costs."
+echo "vs-floor: check against that floor, round by round (floor/s, check/s): what the"
+echo "       library costs beyond the one look."
+echo "(empty): a preloaded shared object with no code at all, the floor any preload costs;"
+echo "       vs-empty: the library's start-up against it, exec by exec."
 echo "One getsockname() alone, in a tight loop: $(awk -v c="$("$BENCH" getsockname 1000000)" 'BEGIN { printf "%.0f", 1e9 / c }') ns."
 
 echo
