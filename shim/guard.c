@@ -26,7 +26,7 @@ enum dial_kind { DIAL_CONNECT, DIAL_SENDTO, DIAL_SENDMSG, DIAL_SENDMMSG };
 struct dial {
 	enum dial_kind kind;
 	int fd;
-	const struct sockaddr *dest; /* for sendmsg, see read_destination() */
+	const struct sockaddr *dest; /* sendmsg, sendmmsg: see read_destination() */
 	socklen_t dest_len;
 	const void *buf;	    /* sendto */
 	size_t buf_len;		    /* sendto */
@@ -164,6 +164,7 @@ static ssize_t redial_elsewhere(const struct nsc_runtime *rt, const struct dial 
 	return -1;
 }
 
+/* A TCP/IP destination whose port the kernel might pick as our own. */
 static bool is_guarded(const struct dial *d)
 {
 	return d->dest != NULL &&
