@@ -26,30 +26,48 @@ enum dial_kind { DIAL_CONNECT, DIAL_SENDTO, DIAL_SENDMSG, DIAL_SENDMMSG };
 struct dial {
 	enum dial_kind kind;
 	int fd;
-	const struct sockaddr *dest; /* sendmsg, sendmmsg: see read_destination() */
+	const struct sockaddr *addr; /* connect, sendto: the caller's argument */
+	socklen_t addr_len;	     /* connect, sendto */
+	const void *buf;	     /* sendto */
+	size_t buf_len;		     /* sendto */
+	const struct msghdr *msg;    /* sendmsg */
+	struct mmsghdr *msgs;	     /* sendmmsg */
+	unsigned int msg_count;	     /* sendmmsg */
+	int flags;		     /* sendto, sendmsg, sendmmsg */
+	/* Where the call opens a connection to, NULL if it opens none: set by
+	 * read_destination(). */
+	const struct sockaddr *dest;
 	socklen_t dest_len;
-	const void *buf;	    /* sendto */
-	size_t buf_len;		    /* sendto */
-	const struct msghdr *msg;   /* sendmsg */
-	struct mmsghdr *msgs;	    /* sendmmsg */
-	unsigned int msg_count;	    /* sendmmsg */
-	int flags;		    /* sendto, sendmsg, sendmmsg */
 };
 
 /*
- * sendmsg's destination sits behind the caller's msghdr (sendmmsg's, behind
- * its first message's: that one dials). It is read only when needed: after
- * the kernel has accepted the call in mode check, so a bad pointer gets
- * libc's EFAULT rather than a fault in here.
+ * Where the call dials, if it does: connect() always; a send only with
+ * MSG_FASTOPEN (TCP Fast Open), sendmmsg through its first message. A
+ * msghdr is read only when needed: after the kernel has accepted the call
+ * in mode check, so a bad pointer gets libc's EFAULT, not a fault in here.
  */
 static void read_destination(struct dial *d)
 {
 	const struct msghdr *dialing = NULL;
+	d->dest = NULL;
+	d->dest_len = 0;
+	if (d->kind == DIAL_CONNECT) {
+		d->dest = d->addr;
+		d->dest_len = d->addr_len;
+		return;
+	}
+	if (!(d->flags & MSG_FASTOPEN))
+		return;
+	if (d->kind == DIAL_SENDTO) {
+		d->dest = d->addr;
+		d->dest_len = d->addr_len;
+		return;
+	}
 	if (d->kind == DIAL_SENDMSG)
 		dialing = d->msg;
-	else if (d->kind == DIAL_SENDMMSG && d->msgs != NULL && d->msg_count > 0)
+	else if (d->msgs != NULL && d->msg_count > 0)
 		dialing = &d->msgs[0].msg_hdr;
-	if (dialing != NULL && (d->flags & MSG_FASTOPEN)) {
+	if (dialing != NULL) {
 		d->dest = dialing->msg_name;
 		d->dest_len = dialing->msg_namelen;
 	}
@@ -59,14 +77,14 @@ static ssize_t dial_once(const struct nsc_runtime *rt, const struct dial *d)
 {
 	switch (d->kind) {
 	case DIAL_SENDTO:
-		return rt->sendto(d->fd, d->buf, d->buf_len, d->flags, d->dest, d->dest_len);
+		return rt->sendto(d->fd, d->buf, d->buf_len, d->flags, d->addr, d->addr_len);
 	case DIAL_SENDMSG:
 		return rt->sendmsg(d->fd, d->msg, d->flags);
 	case DIAL_SENDMMSG:
 		return rt->sendmmsg(d->fd, d->msgs, d->msg_count, (nsc_mmsg_flags)d->flags);
 	case DIAL_CONNECT:
 	default:
-		return rt->connect(d->fd, d->dest, d->dest_len);
+		return rt->connect(d->fd, d->addr, d->addr_len);
 	}
 }
 
@@ -234,17 +252,15 @@ static ssize_t guard(struct dial *d)
 
 NSC_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
 {
-	struct dial d = { .kind = DIAL_CONNECT, .fd = fd, .dest = addr, .dest_len = len };
+	struct dial d = { .kind = DIAL_CONNECT, .fd = fd, .addr = addr, .addr_len = len };
 	return (int)guard(&d);
 }
 
-/* Only MSG_FASTOPEN makes a send open a connection (TCP Fast Open). */
 NSC_EXPORT ssize_t sendto(int fd, const void *buf, size_t n, int flags,
 			  const struct sockaddr *addr, socklen_t len)
 {
 	struct dial d = { .kind = DIAL_SENDTO, .fd = fd, .buf = buf, .buf_len = n,
-			  .flags = flags, .dest = (flags & MSG_FASTOPEN) ? addr : NULL,
-			  .dest_len = len };
+			  .flags = flags, .addr = addr, .addr_len = len };
 	return guard(&d);
 }
 

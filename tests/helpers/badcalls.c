@@ -71,6 +71,21 @@ static void passthrough_cases(void)
 	try_connect("port-outside-range", AF_INET, SOCK_STREAM, &low_port, sizeof(low_port));
 	try_connect("port-0", AF_INET, SOCK_STREAM, &zero_port, sizeof(zero_port));
 
+	/* The everyday send that dials nothing: UDP to an address, delivered. */
+	int receiver = socket(AF_INET, SOCK_DGRAM, 0);
+	struct sockaddr_in udp_to = v4("127.0.0.1", 0);
+	socklen_t udp_len = sizeof(udp_to);
+	bind(receiver, (void *)&udp_to, sizeof(udp_to));
+	getsockname(receiver, (void *)&udp_to, &udp_len);
+	int sender = socket(AF_INET, SOCK_DGRAM, 0);
+	errno = SENTINEL;
+	show("udp-sendto-address", sendto(sender, "x", 1, 0, (void *)&udp_to, sizeof(udp_to)));
+	char got;
+	errno = SENTINEL;
+	show("udp-received", recv(receiver, &got, 1, MSG_DONTWAIT));
+	close(sender);
+	close(receiver);
+
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
 	errno = SENTINEL;
 	show("sendto-fastopen-null-addr", sendto(fd, "x", 1, MSG_FASTOPEN | MSG_NOSIGNAL, NULL, 0));
