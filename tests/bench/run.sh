@@ -72,6 +72,16 @@ echo "failed: dials that did not end as expected, summed (- without, + with the 
 echo
 printf '%-20s %-8s %10s %10s   %-19s %8s %8s\n' case mode "without/s" "with/s" "ratio (min-max)" "failed-" "failed+"
 row() { xargs printf "%-20s %-8s %10s %10s   %s %s %8s %8s\n" "$@"; }
+
+# reference_rows CASE LABEL [time] < LINES: from bench lines with a third
+# side, the row "LABEL" (that side against libc alone) and "vs-LABEL" (the
+# library against that side, round by round).
+reference_rows() {
+	local lines
+	lines="$(cat)"
+	awk '{ print $1, $5, $3, $6 }' <<<"$lines" | summary "${3:-}" | row "$1" "$2"
+	awk '{ print $5, $2, $6, $4 }' <<<"$lines" | summary "${3:-}" | row "$1" "vs-${2//[()]/}"
+}
 for entry in $CASES; do
 	case="${entry%%:*}" count="${entry#*:}"
 	for mode in $MODES; do
@@ -80,9 +90,7 @@ for entry in $CASES; do
 		case "$mode:$case" in check:passthrough | check:capacity) ;; check:*) floor=floor ;; esac
 		lines="$(bench "$case" "$count" "$mode" ${floor:+"$floor"})"
 		summary <<<"$lines" | row "$case" "$mode"
-		[ -n "$floor" ] || continue
-		awk '{ print $1, $5, $3, $6 }' <<<"$lines" | summary | row "$case" floor
-		awk '{ print $5, $2, $6, $4 }' <<<"$lines" | summary | row "$case" "vs-floor"
+		[ -z "$floor" ] || reference_rows "$case" floor <<<"$lines"
 	done
 done
 for mode in $MODES; do
@@ -90,9 +98,7 @@ for mode in $MODES; do
 	[ "$mode" = check ] && floor="$EMPTY"
 	lines="$("$BENCH" startup "$((STARTUP_EXECS / SCALE))" "$ROUNDS" "$LIB" "$mode" ${floor:+"$floor"})"
 	summary time <<<"$lines" | row startup "$mode"
-	[ -n "$floor" ] || continue
-	awk '{ print $1, $5, $3, $6 }' <<<"$lines" | summary time | row startup "(empty)"
-	awk '{ print $5, $2, $6, $4 }' <<<"$lines" | summary time | row startup "vs-empty"
+	[ -z "$floor" ] || reference_rows startup "(empty)" time <<<"$lines"
 done
 
 # noselfconn --supervise: whole processes, plain and supervised in turn, each
