@@ -1,5 +1,5 @@
-# noselfconn — see README.md. User CFLAGS, LDFLAGS, PREFIX and DESTDIR are honoured.
-VERSION  := 0.1.0
+# noselfconn — see README.md. CPPFLAGS, CFLAGS, LDFLAGS, PREFIX and DESTDIR are honoured.
+VERSION  := 0.2.0
 PREFIX   ?= /usr/local
 BINDIR   ?= $(PREFIX)/bin
 LIBDIR   ?= $(PREFIX)/lib
@@ -9,72 +9,113 @@ CC       ?= cc
 CFLAGS   ?= -O2 -g
 BUILD    ?= build
 
-# Always on, whatever the user's CFLAGS say.
-NSC_CFLAGS  := -std=gnu11 -Wall -Wextra -fvisibility=hidden -fPIC \
-               -DNOSELFCONN_VERSION='"$(VERSION)"' -DNOSELFCONN_LIBDIR='"$(LIBDIR)"'
-NSC_LDFLAGS := -Wl,-z,relro,-z,now,-z,noexecstack
-# A preload is loaded by every exec under /etc/ld.so.preload: two loadable
-# segments instead of four (code shares its pages with the read-only data)
-# spare two mmap()s and their page faults each time, ~2 % of an exec here.
-PRELOAD_LDFLAGS := $(NSC_LDFLAGS) -Wl,-z,noseparate-code
+# Always on, whatever the user's flags say. The preloaded library, the
+# command and the code they share each have a folder of their own.
+WARNINGS := -Wall -Wextra -Wshadow -Wmissing-prototypes -Wstrict-prototypes -Wcast-qual \
+            -Wformat=2 -Wconversion
+# Hardening a distribution expects; _FORTIFY_SOURCE only where the user's
+# flags leave it unset (dpkg-buildflags sets it in CPPFLAGS) and optimising.
+HARDENING := -fstack-protector-strong \
+             $(shell $(CC) -fcf-protection -E -x c /dev/null >/dev/null 2>&1 && echo -fcf-protection) \
+             $(if $(findstring _FORTIFY_SOURCE,$(CPPFLAGS) $(CFLAGS))$(findstring -O0,$(CFLAGS)),,-D_FORTIFY_SOURCE=2)
+NSC_CPPFLAGS := -Ishim/common -Ishim/lib -Ishim/cmd -DNOSELFCONN_VERSION='"$(VERSION)"' \
+                -DNOSELFCONN_LIBDIR='"$(LIBDIR)"'
+NSC_CFLAGS   := -std=gnu11 $(WARNINGS) -fvisibility=hidden -fPIC $(HARDENING) -MMD -MP
+NSC_LDFLAGS  := -Wl,-z,relro,-z,now,-z,noexecstack
+COMPILE = $(CC) $(NSC_CPPFLAGS) $(CPPFLAGS) $(NSC_CFLAGS) $(CFLAGS)
 
-LIB_SRCS     := shim/guard.c shim/runtime.c shim/report.c shim/verdict.c
+COMMON_SRCS := $(wildcard shim/common/*.c)
+LIB_SRCS    := $(wildcard shim/lib/*.c) $(filter-out shim/common/procnet.c,$(COMMON_SRCS))
+CMD_SRCS    := $(wildcard shim/cmd/*.c) $(COMMON_SRCS)
+OBJ          = $(patsubst shim/%.c,$(BUILD)/obj/%.o,$(1))
+
 LIB          := $(BUILD)/libnoselfconn.so
 WRAPPER      := $(BUILD)/noselfconn
+EXPORTS      := $(BUILD)/exports.map
+MANPAGES     := $(BUILD)/doc/noselfconn.1 $(BUILD)/doc/libnoselfconn.7
 HELPERS      := $(patsubst tests/helpers/%.c,$(BUILD)/tests/%,$(wildcard tests/helpers/*.c))
 PRELOADS     := $(patsubst tests/preloads/%.c,$(BUILD)/tests/%.so,$(wildcard tests/preloads/*.c))
-UNIT         := $(BUILD)/tests/unit_verdict $(BUILD)/tests/unit_procnet
+UNIT         := $(BUILD)/tests/unit_verdict $(BUILD)/tests/unit_procnet $(BUILD)/tests/unit_report
 FUZZER       := $(BUILD)/tests/fuzz_verdict
 FUZZ_SECONDS ?= 60
 BENCH        := $(BUILD)/tests/bench $(BUILD)/tests/empty.so
 
 .PHONY: all test test-build sanitize coverage demo demo-proxy bench lint fuzz install uninstall clean
-all: $(LIB) $(WRAPPER)
+all: $(LIB) $(WRAPPER) $(MANPAGES)
 
-$(LIB): $(LIB_SRCS) $(wildcard shim/*.h) shim/exports.map | $(BUILD)
-	$(CC) $(NSC_CFLAGS) $(CFLAGS) -shared $(PRELOAD_LDFLAGS) $(LDFLAGS) \
-		-Wl,--version-script=shim/exports.map -o $@ $(LIB_SRCS) -ldl
+$(sort $(call OBJ,$(LIB_SRCS) $(CMD_SRCS))): $(BUILD)/obj/%.o: shim/%.c
+	@mkdir -p $(@D)
+	$(COMPILE) -c -o $@ $<
 
-WRAPPER_SRCS := shim/noselfconn.c shim/audit.c shim/procnet.c shim/supervise.c shim/verdict.c
-$(WRAPPER): $(WRAPPER_SRCS) $(wildcard shim/*.h) | $(BUILD)
-	$(CC) $(NSC_CFLAGS) $(CFLAGS) $(NSC_LDFLAGS) $(LDFLAGS) -o $@ $(WRAPPER_SRCS)
+# Only the hooks leave the library: the version script comes from their list.
+$(EXPORTS): shim/lib/exports.map.in shim/lib/hooks.h
+	@mkdir -p $(@D)
+	$(CC) -E -P -x c -Ishim/lib -o $@ $<
+
+$(LIB): $(call OBJ,$(LIB_SRCS)) $(EXPORTS)
+	$(CC) $(CFLAGS) -shared $(NSC_LDFLAGS) $(LDFLAGS) -Wl,--version-script=$(EXPORTS) \
+		-o $@ $(call OBJ,$(LIB_SRCS)) -ldl
+
+$(WRAPPER): $(call OBJ,$(CMD_SRCS))
+	$(CC) $(CFLAGS) $(NSC_LDFLAGS) $(LDFLAGS) -o $@ $^
+
+# The version is written once, here, and generated into the man pages.
+$(MANPAGES): $(BUILD)/doc/%: shim/doc/%.in Makefile
+	@mkdir -p $(@D)
+	sed 's/@VERSION@/$(VERSION)/g' $< > $@
+
+# Test programs: helpers, preloads, unit tests, the bench. Warnings as for
+# the shipped code, less what test scaffolding reads better without.
+TEST_CFLAGS = -std=gnu11 -Wall -Wextra -Ishim/common -Ishim/lib -Ishim/cmd -MMD -MP
 
 # The dial helper again, statically linked: what a preload cannot reach.
-$(BUILD)/tests/dial-static: tests/helpers/dial.c tests/helpers/common.h | $(BUILD)/tests
-	$(CC) $(NSC_CFLAGS) -O2 -static -o $@ $< -lpthread
+$(BUILD)/tests/dial-static: tests/helpers/dial.c
+	@mkdir -p $(@D)
+	$(CC) $(TEST_CFLAGS) -O2 -static -o $@ $< -lpthread
 
-$(BUILD)/tests/%: tests/helpers/%.c tests/helpers/common.h | $(BUILD)/tests
-	$(CC) $(NSC_CFLAGS) $(CFLAGS) $(NSC_LDFLAGS) $(LDFLAGS) -o $@ $< -lpthread
+$(HELPERS): $(BUILD)/tests/%: tests/helpers/%.c
+	@mkdir -p $(@D)
+	$(CC) $(TEST_CFLAGS) $(CPPFLAGS) $(CFLAGS) $(NSC_LDFLAGS) $(LDFLAGS) -o $@ $< -lpthread
 
-$(BUILD)/tests/bench: tests/bench/bench.c | $(BUILD)/tests
-	$(CC) $(NSC_CFLAGS) $(CFLAGS) $(NSC_LDFLAGS) $(LDFLAGS) -o $@ $< -lpthread
+$(BUILD)/tests/bench: tests/bench/bench.c
+	@mkdir -p $(@D)
+	$(CC) $(TEST_CFLAGS) $(CPPFLAGS) $(CFLAGS) $(NSC_LDFLAGS) $(LDFLAGS) -o $@ $< -lpthread
 
-$(BUILD)/tests/empty.so: tests/bench/empty.c | $(BUILD)/tests
-	$(CC) $(NSC_CFLAGS) $(CFLAGS) -shared $(PRELOAD_LDFLAGS) $(LDFLAGS) -o $@ $<
+# The empty preload is linked as the library is, so start-up compares alike.
+$(BUILD)/tests/empty.so: tests/bench/empty.c
+	@mkdir -p $(@D)
+	$(CC) $(TEST_CFLAGS) $(CPPFLAGS) $(CFLAGS) -fPIC -shared $(NSC_LDFLAGS) $(LDFLAGS) -o $@ $<
 
-$(BUILD)/tests/%.so: tests/preloads/%.c | $(BUILD)/tests
-	$(CC) $(NSC_CFLAGS) $(CFLAGS) -shared $(NSC_LDFLAGS) $(LDFLAGS) -o $@ $< -ldl
+$(PRELOADS): $(BUILD)/tests/%.so: tests/preloads/%.c
+	@mkdir -p $(@D)
+	$(CC) $(TEST_CFLAGS) $(CPPFLAGS) $(CFLAGS) -fPIC -shared $(NSC_LDFLAGS) $(LDFLAGS) -o $@ $< -ldl
 
-$(BUILD)/tests/unit_%: tests/unit/unit_%.c tests/unit/check.h shim/%.c shim/%.h | $(BUILD)/tests
-	$(CC) $(NSC_CFLAGS) $(CFLAGS) -Ishim $(LDFLAGS) -o $@ tests/unit/unit_$*.c shim/$*.c
+$(BUILD)/tests/unit_verdict: $(call OBJ,shim/common/verdict.c shim/common/settings.c)
+$(BUILD)/tests/unit_procnet: $(call OBJ,shim/common/procnet.c)
+$(BUILD)/tests/unit_report: $(call OBJ,shim/lib/report.c shim/common/escape.c)
+$(UNIT): $(BUILD)/tests/%: tests/unit/%.c
+	@mkdir -p $(@D)
+	$(CC) $(TEST_CFLAGS) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^
 
 # libFuzzer needs clang, whatever CC is.
-$(FUZZER): tests/fuzz/fuzz_verdict.c shim/verdict.c shim/verdict.h | $(BUILD)/tests
-	clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Ishim \
-		-o $@ tests/fuzz/fuzz_verdict.c shim/verdict.c
+FUZZ_SRCS := tests/fuzz/fuzz_verdict.c shim/common/verdict.c shim/common/settings.c \
+             shim/common/escape.c shim/lib/report.c
+$(FUZZER): $(FUZZ_SRCS)
+	@mkdir -p $(@D)
+	clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+		-Ishim/common -Ishim/lib -o $@ $(FUZZ_SRCS)
 
-$(BUILD) $(BUILD)/tests:
-	mkdir -p $@
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 
 # tests/deps.sh installs what is missing when run as root, else names the command.
 TEST_BUILD := all $(HELPERS) $(BUILD)/tests/dial-static $(PRELOADS) $(UNIT) $(BENCH) $(FUZZER)
-test-build: $(TEST_BUILD)
+test-build:
+	@tests/deps.sh test
+	$(MAKE) $(TEST_BUILD)
 
 # Dependencies first (clang's libFuzzer, musl-gcc... build test programs),
 # then the build. A test that hangs fails after 15 minutes, not CI.
-test:
-	@tests/deps.sh test
-	$(MAKE) test-build
+test: test-build
 	BATS_TEST_TIMEOUT=900 bats tests/
 
 # The library and every test program built with ASan and UBSan, the runtime
@@ -86,7 +127,6 @@ test:
 SAN_BUILD := $(BUILD)/sanitize
 SAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
 sanitize:
-	@tests/deps.sh test
 	$(MAKE) BUILD=$(SAN_BUILD) CFLAGS="$(SAN_FLAGS)" LDFLAGS="-fsanitize=address,undefined" test-build
 	NSC_BUILD=$(abspath $(SAN_BUILD)) \
 	NSC_SANITIZER_RUNTIME=$$($(CC) -print-file-name=libasan.so) \
@@ -118,7 +158,6 @@ lint:
 # Line coverage of shim/ from the whole suite, over a --coverage build.
 COV_BUILD := $(BUILD)/coverage
 coverage:
-	@tests/deps.sh test
 	rm -rf $(COV_BUILD)
 	$(MAKE) BUILD=$(COV_BUILD) CFLAGS="-O0 -g --coverage" LDFLAGS="--coverage" test-build
 	NSC_BUILD=$(abspath $(COV_BUILD)) bats tests/
@@ -128,7 +167,7 @@ coverage:
 bench:
 	@tests/deps.sh test
 	$(MAKE) all $(HELPERS) $(BENCH)
-	tests/bench/run.sh
+	NSC_BUILD=$(abspath $(BUILD)) tests/bench/run.sh
 
 # The drop-in example names the library where this install puts it.
 install: all
@@ -136,9 +175,9 @@ install: all
 		$(DESTDIR)$(MANDIR)/man7 $(DESTDIR)$(DATADIR)
 	install -m 755 $(WRAPPER) $(DESTDIR)$(BINDIR)/noselfconn
 	install -m 644 $(LIB) $(DESTDIR)$(LIBDIR)/libnoselfconn.so
-	install -m 644 shim/noselfconn.1 $(DESTDIR)$(MANDIR)/man1/noselfconn.1
-	install -m 644 shim/libnoselfconn.7 $(DESTDIR)$(MANDIR)/man7/libnoselfconn.7
-	sed 's|=/usr/local/lib/libnoselfconn.so|=$(LIBDIR)/libnoselfconn.so|' shim/systemd-dropin.conf \
+	install -m 644 $(BUILD)/doc/noselfconn.1 $(DESTDIR)$(MANDIR)/man1/noselfconn.1
+	install -m 644 $(BUILD)/doc/libnoselfconn.7 $(DESTDIR)$(MANDIR)/man7/libnoselfconn.7
+	sed 's|=/usr/local/lib/libnoselfconn.so|=$(LIBDIR)/libnoselfconn.so|' shim/doc/systemd-dropin.conf \
 		> $(DESTDIR)$(DATADIR)/systemd-dropin.conf
 
 uninstall:

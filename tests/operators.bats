@@ -4,7 +4,7 @@
 load helpers
 
 @test "man pages render without warnings (groff -ww) and through man -l" {
-	for page in "$ROOT/shim/noselfconn.1" "$ROOT/shim/libnoselfconn.7"; do
+	for page in "$BUILD/doc/noselfconn.1" "$BUILD/doc/libnoselfconn.7"; do
 		run groff -man -ww -z -Tutf8 "$page"
 		[ "$status" -eq 0 ]
 		[ -z "$output" ]
@@ -25,7 +25,7 @@ load helpers
 }
 
 @test "the drop-in names the library where make install puts it (default PREFIX, and another)" {
-	run grep '^Environment=LD_PRELOAD=' "$ROOT/shim/systemd-dropin.conf"
+	run grep '^Environment=LD_PRELOAD=' "$ROOT/shim/doc/systemd-dropin.conf"
 	[ "$output" = "Environment=LD_PRELOAD=/usr/local/lib/libnoselfconn.so" ]
 	run make -C "$ROOT" -n install DESTDIR=/stage
 	grep -q 'install -m 644 .*libnoselfconn.so /stage/usr/local/lib/libnoselfconn.so' <<<"$output"
@@ -39,7 +39,7 @@ load helpers
 @test "the drop-in's environment protects the service command (no systemd here: started by hand)" {
 	require_netns
 	local env_line
-	env_line=$(sed -n 's/^Environment=//p' "$ROOT/shim/systemd-dropin.conf")
+	env_line=$(sed -n 's/^Environment=//p' "$ROOT/shim/doc/systemd-dropin.conf")
 	[[ "$env_line" == LD_PRELOAD=/* ]]
 	run in_netns "$DIAL" -k -n 500 127.0.0.1 "$TARGET"
 	expect_at_least self 1

@@ -16,3 +16,10 @@ load helpers
 	[ "$status" -eq 0 ]
 	[[ "$output" == *" 0 failed"* ]]
 }
+
+@test "unit tests of the escaping and the library's report lines" {
+	run "$BUILD/tests/unit_report"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *" 0 failed"* ]]
+}

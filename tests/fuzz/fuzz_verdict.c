@@ -1,5 +1,5 @@
 /*
- * libFuzzer target over the pure decisions (shim/verdict.c): arbitrary
+ * libFuzzer target over the pure code (shim/common, the report line): arbitrary
  * address bytes, lengths, families, ports and ranges. It must never crash,
  * read past what it was given, or guard what it must pass through.
  *
@@ -11,6 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "escape.h"
+#include "report.h"
+#include "settings.h"
 #include "verdict.h"
 
 #define REQUIRE(cond) \
@@ -36,12 +39,19 @@ static void check_text_parsers(const uint8_t *data, size_t size)
 	char *text = malloc(size + 1);
 	memcpy(text, data, size);
 	text[size] = '\0';
-	enum nsc_mode mode;
-	enum nsc_log log;
-	if (nsc_parse_mode(text, &mode))
-		REQUIRE(mode == NSC_MODE_CHECK || mode == NSC_MODE_PREBIND || mode == NSC_MODE_OFF);
-	if (nsc_parse_log(text, &log))
-		REQUIRE(log == NSC_LOG_OFF || log == NSC_LOG_STDERR || log == NSC_LOG_SYSLOG);
+	int value;
+	if (nsc_parse_setting(NSC_SETTING_MODE, text, &value))
+		REQUIRE(value == NSC_MODE_CHECK || value == NSC_MODE_PREBIND || value == NSC_MODE_OFF);
+	if (nsc_parse_setting(NSC_SETTING_LOG, text, &value))
+		REQUIRE(value == NSC_LOG_OFF || value == NSC_LOG_STDERR || value == NSC_LOG_SYSLOG);
+
+	/* Escaped text is printable ASCII, within its room, whatever came in. */
+	char out[96];
+	size_t room = size % sizeof(out);
+	size_t len = nsc_escape(out, room, text, size % 80);
+	REQUIRE(room == 0 || (len < room && out[len] == '\0'));
+	for (size_t i = 0; i < len; i++)
+		REQUIRE(out[i] >= 0x20 && out[i] <= 0x7e);
 	free(text);
 }
 
@@ -72,6 +82,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			(dest->sa_family == AF_INET6 && dest_len >= 24));
 		uint16_t port = nsc_dest_port(dest);
 		REQUIRE(port != 0 && port >= range.low && port <= range.high);
+	}
+	if (nsc_dial_verdict(dest, (socklen_t)dest_len, NSC_ANY_PORT) == NSC_GUARD) {
+		/* The report line: one line, printable, whatever the address. */
+		char line[512];
+		size_t n = nsc_format_prevented(line, sizeof(line), NSC_LOG_SYSLOG, "fuzz", 1, dest);
+		REQUIRE(n > 0 && n < sizeof(line) && line[n - 1] == '\n' && strchr(line, '\n') == line + n - 1);
 	}
 	if (nsc_is_self_connection(dest, (socklen_t)dest_len, local, (socklen_t)local_len)) {
 		REQUIRE(dest->sa_family == local->sa_family);

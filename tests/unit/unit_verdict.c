@@ -1,10 +1,11 @@
-/* Unit tests of the pure decisions in shim/verdict.c: no sockets, no kernel. */
+/* Unit tests of the pure decisions in shim/common/verdict.c and settings.c: no sockets, no kernel. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "check.h"
+#include "settings.h"
 #include "verdict.h"
 
 static const struct nsc_port_range narrow = { 50000, 50010 };
@@ -104,15 +105,22 @@ static void test_self_connection(void)
 static void test_ranges(void)
 {
 	uint32_t r;
-	CHECK(nsc_range_without(narrow, 50000, &r) && r == (50010u << 16 | 50001));
-	CHECK(nsc_range_without(narrow, 50010, &r) && r == (50009u << 16 | 50000));
-	CHECK(nsc_range_without(narrow, 50004, &r) && r == (50010u << 16 | 50005));
-	CHECK(nsc_range_without(narrow, 50007, &r) && r == (50006u << 16 | 50000));
-	CHECK(nsc_range_without(narrow, 40000, &r) && r == (50010u << 16 | 50000));
+	CHECK(nsc_range_without(narrow, 50000, &r));
+	CHECK_EQ(r, (50010u << 16 | 50001));
+	CHECK(nsc_range_without(narrow, 50010, &r));
+	CHECK_EQ(r, (50009u << 16 | 50000));
+	CHECK(nsc_range_without(narrow, 50004, &r));
+	CHECK_EQ(r, (50010u << 16 | 50005));
+	CHECK(nsc_range_without(narrow, 50007, &r));
+	CHECK_EQ(r, (50006u << 16 | 50000));
+	CHECK(nsc_range_without(narrow, 40000, &r));
+	CHECK_EQ(r, (50010u << 16 | 50000));
 	CHECK(!nsc_range_without((struct nsc_port_range){ 50000, 50000 }, 50000, &r));
-	CHECK(nsc_range_without((struct nsc_port_range){ 50000, 50001 }, 50000, &r) && r == (50001u << 16 | 50001));
+	CHECK(nsc_range_without((struct nsc_port_range){ 50000, 50001 }, 50000, &r));
+	CHECK_EQ(r, (50001u << 16 | 50001));
 	CHECK(!nsc_range_without((struct nsc_port_range){ 2, 1 }, 1, &r));
-	CHECK(nsc_range_without((struct nsc_port_range){ 1, 65535 }, 65535, &r) && r == (65534u << 16 | 1));
+	CHECK(nsc_range_without((struct nsc_port_range){ 1, 65535 }, 65535, &r));
+	CHECK_EQ(r, (65534u << 16 | 1));
 
 	struct nsc_port_range e = nsc_effective_range(narrow, 0);
 	CHECK(e.low == 50000 && e.high == 50010);
@@ -142,19 +150,41 @@ static void test_parsing(void)
 	/* Only `len` bytes count: a file read is not NUL-terminated. */
 	CHECK(nsc_parse_port_range("7 9 junk", 3, &r) && r.low == 7 && r.high == 9);
 
-	enum nsc_mode m;
-	CHECK(nsc_parse_mode("check", &m) && m == NSC_MODE_CHECK);
-	CHECK(nsc_parse_mode("prebind", &m) && m == NSC_MODE_PREBIND);
-	CHECK(nsc_parse_mode("off", &m) && m == NSC_MODE_OFF);
-	CHECK(!nsc_parse_mode("CHECK", &m) && !nsc_parse_mode("", &m) && !nsc_parse_mode(NULL, &m));
+	int v = -1;
+	CHECK(nsc_parse_setting(NSC_SETTING_MODE, "check", &v));
+	CHECK_EQ(v, NSC_MODE_CHECK);
+	CHECK(nsc_parse_setting(NSC_SETTING_MODE, "prebind", &v));
+	CHECK_EQ(v, NSC_MODE_PREBIND);
+	CHECK(nsc_parse_setting(NSC_SETTING_MODE, "off", &v));
+	CHECK_EQ(v, NSC_MODE_OFF);
+	CHECK(nsc_parse_setting(NSC_SETTING_MODE, "", &v)); /* empty: the default */
+	CHECK_EQ(v, NSC_MODE_CHECK);
+	CHECK(!nsc_parse_setting(NSC_SETTING_MODE, "CHECK", &v));
+	CHECK(!nsc_parse_setting(NSC_SETTING_MODE, NULL, &v));
 
-	enum nsc_log l;
-	CHECK(nsc_parse_log("1", &l) && l == NSC_LOG_STDERR);
-	CHECK(nsc_parse_log("stderr", &l) && l == NSC_LOG_STDERR);
-	CHECK(nsc_parse_log("syslog", &l) && l == NSC_LOG_SYSLOG);
-	CHECK(nsc_parse_log("0", &l) && l == NSC_LOG_OFF);
-	CHECK(nsc_parse_log("", &l) && l == NSC_LOG_OFF);
-	CHECK(!nsc_parse_log("2", &l) && !nsc_parse_log("yes please", &l));
+	CHECK(nsc_parse_setting(NSC_SETTING_LOG, "1", &v));
+	CHECK_EQ(v, NSC_LOG_STDERR);
+	CHECK(nsc_parse_setting(NSC_SETTING_LOG, "stderr", &v));
+	CHECK_EQ(v, NSC_LOG_STDERR);
+	CHECK(nsc_parse_setting(NSC_SETTING_LOG, "syslog", &v));
+	CHECK_EQ(v, NSC_LOG_SYSLOG);
+	CHECK(nsc_parse_setting(NSC_SETTING_LOG, "0", &v));
+	CHECK_EQ(v, NSC_LOG_OFF);
+	CHECK(nsc_parse_setting(NSC_SETTING_LOG, "", &v));
+	CHECK_EQ(v, NSC_LOG_OFF);
+	CHECK(!nsc_parse_setting(NSC_SETTING_LOG, "2", &v));
+	CHECK(!nsc_parse_setting(NSC_SETTING_LOG, "yes please", &v));
+	CHECK(nsc_parse_setting(NSC_SETTING_FALLBACK, "none", &v));
+	CHECK_EQ(v, NSC_FALLBACK_NONE);
+}
+
+static void test_protocols(void)
+{
+	CHECK(nsc_is_tcp_protocol(6));	   /* IPPROTO_TCP */
+	CHECK(nsc_is_tcp_protocol(262));   /* IPPROTO_MPTCP */
+	CHECK(!nsc_is_tcp_protocol(17));   /* IPPROTO_UDP */
+	CHECK(!nsc_is_tcp_protocol(132));  /* IPPROTO_SCTP */
+	CHECK(!nsc_is_tcp_protocol(0));
 }
 
 int main(void)
@@ -163,6 +193,7 @@ int main(void)
 	test_self_connection();
 	test_ranges();
 	test_parsing();
+	test_protocols();
 	printf("unit: %d passed, %d failed\n", passed, failed);
 	return failed != 0;
 }

@@ -1,0 +1,92 @@
+/* Running the command: preloaded, or as the supervisor's child. */
+#define _GNU_SOURCE
+#include "exec.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#ifndef NOSELFCONN_LIBDIR
+#define NOSELFCONN_LIBDIR "/usr/local/lib"
+#endif
+
+#define LIBRARY_NAME "libnoselfconn.so"
+
+/* The library beside this executable (a build tree), else the installed one. */
+static int find_library(char *path, size_t size)
+{
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n > 0) {
+		self[n] = '\0';
+		char *slash = strrchr(self, '/');
+		if (slash != NULL) {
+			*slash = '\0';
+			if ((size_t)snprintf(path, size, "%s/%s", self, LIBRARY_NAME) < size &&
+			    access(path, R_OK) == 0)
+				return 0;
+		}
+	}
+	if ((size_t)snprintf(path, size, "%s/%s", NOSELFCONN_LIBDIR, LIBRARY_NAME) < size &&
+	    access(path, R_OK) == 0)
+		return 0;
+	fprintf(stderr, "noselfconn: cannot find %s beside %s or in %s\n", LIBRARY_NAME,
+		n > 0 ? self : "this program", NOSELFCONN_LIBDIR);
+	return -1;
+}
+
+/* Whether `list` (LD_PRELOAD: separated by colons or blanks) names `path`. */
+static int preload_has(const char *list, const char *path)
+{
+	size_t len = strlen(path);
+	for (const char *p = list; *p != '\0';) {
+		size_t n = strcspn(p, ": \t");
+		if (n == len && strncmp(p, path, len) == 0)
+			return 1;
+		p += n;
+		p += strspn(p, ": \t");
+	}
+	return 0;
+}
+
+static int add_to_preload(const char *library)
+{
+	if (strpbrk(library, ": \t") != NULL) {
+		fprintf(stderr, "noselfconn: LD_PRELOAD cannot name %s (a colon or blank in the path)\n",
+			library);
+		return -1;
+	}
+	const char *current = getenv("LD_PRELOAD");
+	if (current == NULL || *current == '\0')
+		return setenv("LD_PRELOAD", library, 1);
+	if (preload_has(current, library))
+		return 0;
+	size_t size = strlen(current) + 1 + strlen(library) + 1;
+	char *joined = malloc(size);
+	if (joined == NULL)
+		return -1;
+	snprintf(joined, size, "%s:%s", current, library);
+	int rc = setenv("LD_PRELOAD", joined, 1);
+	free(joined);
+	return rc;
+}
+
+int nsc_run_preloaded(char **argv)
+{
+	char library[PATH_MAX];
+	if (find_library(library, sizeof(library)) != 0 || add_to_preload(library) != 0)
+		return NSC_EXIT_FAILURE;
+
+	return nsc_exec(argv);
+}
+
+int nsc_exec(char **argv)
+{
+	execvp(argv[0], argv);
+	int err = errno; /* before stdio, which may change it (stderr closed) */
+	fprintf(stderr, "noselfconn: cannot run '%s': %s\n", argv[0], strerror(err));
+	return err == ENOENT ? NSC_EXIT_NOT_FOUND : NSC_EXIT_CANNOT_RUN;
+}

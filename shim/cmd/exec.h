@@ -1,0 +1,19 @@
+/* Running the command, and the exit statuses of noselfconn's own failures. */
+#ifndef NOSELFCONN_EXEC_H
+#define NOSELFCONN_EXEC_H
+
+/* As env(1) and timeout(1) use them. */
+enum nsc_exit {
+	NSC_EXIT_USAGE = 2,	   /* a bad option or combination */
+	NSC_EXIT_FAILURE = 125,	   /* noselfconn itself failed */
+	NSC_EXIT_CANNOT_RUN = 126, /* COMMAND exists but cannot run */
+	NSC_EXIT_NOT_FOUND = 127,  /* COMMAND was not found */
+};
+
+/* execvp(argv); if that fails, one line on stderr and the status to exit with. */
+int nsc_exec(char **argv);
+
+/* argv with libnoselfconn.so added to LD_PRELOAD. Returns only on failure. */
+int nsc_run_preloaded(char **argv);
+
+#endif

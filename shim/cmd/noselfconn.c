@@ -1,0 +1,165 @@
+/* noselfconn: run a command with libnoselfconn.so preloaded. */
+#define _GNU_SOURCE
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "audit.h"
+#include "exec.h"
+#include "settings.h"
+#include "supervise.h"
+
+#ifndef NOSELFCONN_VERSION
+#define NOSELFCONN_VERSION "unknown"
+#endif
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: noselfconn [OPTION]... [--] COMMAND [ARG]...\n"
+		"       noselfconn --supervise [--fallback=preload|none] [--] COMMAND [ARG]...\n"
+		"       noselfconn --audit [--json]\n"
+		"Run COMMAND so that its TCP dials never connect to themselves.\n"
+		"\n"
+		"  -m, --mode=MODE   check (default), prebind or off (NOSELFCONN_MODE)\n"
+		"  -l, --log[=DEST]  report each prevented self-connection to DEST: stderr\n"
+		"                    (the default; also 1, on), syslog, or 0, off (none)\n"
+		"                    (NOSELFCONN_LOG)\n"
+		"  -s, --supervise   guard COMMAND with seccomp user notification instead\n"
+		"                    of the preload: reaches static binaries and raw\n"
+		"                    system calls, and every process COMMAND starts\n"
+		"      --fallback=preload|none\n"
+		"                    with --supervise, where seccomp user notification\n"
+		"                    is unavailable: use the preload (default) or refuse\n"
+		"  -a, --audit       report what in this network namespace is connected\n"
+		"                    to itself (exit 1 if anything is), which servers\n"
+		"                    listen inside the ephemeral range, and the sysctl\n"
+		"                    line that would protect them\n"
+		"      --json        with --audit: one JSON object\n"
+		"  -h, --help        show this help and exit\n"
+		"  -V, --version     show the version and exit\n"
+		"\n"
+		"The library is added to LD_PRELOAD, after what is already there.\n"
+		"Exit status: COMMAND's, or 2 for a usage error, 125 if noselfconn\n"
+		"itself fails, 126 if COMMAND cannot run, 127 if it is not found.\n");
+}
+
+struct options {
+	bool audit, json, supervise;
+	bool fallback_given, setting_given; /* for check_combination() */
+	enum nsc_fallback fallback;
+};
+
+/* An option's value, checked against the same table the library reads. */
+static bool parse_value(enum nsc_setting_id id, const char *value, int *out)
+{
+	const struct nsc_setting *s = &nsc_settings[id];
+	if (value != NULL && *value != '\0' && nsc_parse_setting(id, value, out))
+		return true;
+	fprintf(stderr, "noselfconn: %s: unknown value '%s' (expected %s)\n", s->option,
+		value != NULL ? value : "", s->expected);
+	return false;
+}
+
+/* -m and -l reach the library through its variables, checked here first. */
+static bool export_setting(enum nsc_setting_id id, const char *value)
+{
+	int ignored;
+	return parse_value(id, value, &ignored) &&
+	       setenv(nsc_settings[id].variable, value, 1) == 0;
+}
+
+/* Returns -1 to go on, else the status to exit with. */
+static int parse_options(int argc, char **argv, struct options *o)
+{
+	static const struct option options[] = {
+		{ "mode", required_argument, NULL, 'm' },
+		{ "log", optional_argument, NULL, 'l' },
+		{ "supervise", no_argument, NULL, 's' },
+		{ "fallback", required_argument, NULL, 'f' },
+		{ "audit", no_argument, NULL, 'a' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int opt, fallback;
+	/* '+': options end at COMMAND, whose own options are left alone. */
+	while ((opt = getopt_long(argc, argv, "+m:l::sahV", options, NULL)) != -1) {
+		switch (opt) {
+		case 'm':
+			if (!export_setting(NSC_SETTING_MODE, optarg))
+				return NSC_EXIT_USAGE;
+			o->setting_given = true;
+			break;
+		case 'l':
+			if (!export_setting(NSC_SETTING_LOG, optarg != NULL ? optarg : "stderr"))
+				return NSC_EXIT_USAGE;
+			o->setting_given = true;
+			break;
+		case 'f':
+			if (!parse_value(NSC_SETTING_FALLBACK, optarg, &fallback))
+				return NSC_EXIT_USAGE;
+			o->fallback = (enum nsc_fallback)fallback;
+			o->fallback_given = true;
+			break;
+		case 's': o->supervise = true; break;
+		case 'a': o->audit = true; break;
+		case 'j': o->json = true; break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'V':
+			printf("noselfconn %s\n", NOSELFCONN_VERSION);
+			return 0;
+		default:
+			usage(stderr);
+			return NSC_EXIT_USAGE;
+		}
+	}
+	return -1;
+}
+
+/* An option that only means something with another: one check, one message. */
+static bool goes_with(bool given, bool context, const char *option, const char *context_name)
+{
+	if (given && !context) {
+		fprintf(stderr, "noselfconn: %s goes with %s\n", option, context_name);
+		return false;
+	}
+	return true;
+}
+
+/* Returns -1 when the options make sense together, else NSC_EXIT_USAGE. */
+static int check_combination(const struct options *o, bool has_command)
+{
+	bool running = !o->audit;
+	if (!goes_with(o->json, o->audit, "--json", "--audit") ||
+	    !goes_with(o->fallback_given, o->supervise, "--fallback", "--supervise") ||
+	    !goes_with(o->supervise, running, "--supervise", "a command, not --audit") ||
+	    !goes_with(o->setting_given, running, "--mode and --log", "a command, not --audit") ||
+	    !goes_with(has_command, running, "a command", "no --audit"))
+		return NSC_EXIT_USAGE;
+	if (running && !has_command) {
+		fprintf(stderr, "noselfconn: no command given\n");
+		usage(stderr);
+		return NSC_EXIT_USAGE;
+	}
+	return -1;
+}
+
+int main(int argc, char **argv)
+{
+	struct options o = { .fallback = NSC_FALLBACK_PRELOAD };
+	int status = parse_options(argc, argv, &o);
+	if (status < 0)
+		status = check_combination(&o, optind < argc);
+	if (status >= 0)
+		return status;
+	if (o.audit)
+		return nsc_audit(o.json);
+	if (o.supervise)
+		return nsc_supervise(&argv[optind], o.fallback);
+	return nsc_run_preloaded(&argv[optind]);
+}

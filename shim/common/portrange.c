@@ -1,0 +1,21 @@
+/* See portrange.h. */
+#include "portrange.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+bool nsc_read_port_range(const char *path, struct nsc_port_range *out)
+{
+	int saved_errno = errno;
+	char text[64];
+	ssize_t n = -1;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd >= 0) {
+		n = read(fd, text, sizeof(text));
+		close(fd);
+	}
+	bool ok = n > 0 && nsc_parse_port_range(text, (size_t)n, out);
+	errno = saved_errno;
+	return ok;
+}

@@ -1,0 +1,333 @@
+/*
+ * The interposed calls. Each exported hook only packs its arguments into a
+ * `struct dial` and forwards; guard() decides; libc is reached through the
+ * libc_* pointers of struct nsc_runtime. Everything here is async-signal-
+ * safe: system calls on the caller's own socket, no allocation, no locks.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <netinet/in.h>
+#include <sched.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include "report.h"
+#include "runtime.h"
+#include "tcpsock.h"
+#include "verdict.h"
+
+#define NSC_EXPORT __attribute__((visibility("default")))
+
+enum dial_kind { DIAL_CONNECT, DIAL_SENDTO, DIAL_SENDMSG, DIAL_SENDMMSG };
+
+/* One call that may open a connection, kept whole so it can be made again. */
+struct dial {
+	enum dial_kind kind;
+	int fd;
+	const struct sockaddr *addr; /* connect, sendto: the caller's argument */
+	socklen_t addr_len;	     /* connect, sendto */
+	const void *buf;	     /* sendto */
+	size_t buf_len;		     /* sendto */
+	const struct msghdr *msg;    /* sendmsg */
+	struct mmsghdr *msgs;	     /* sendmmsg */
+	unsigned int msg_count;	     /* sendmmsg */
+	int flags;		     /* sendto, sendmsg, sendmmsg */
+	/* Where the call opens a connection to, NULL if it opens none: set by
+	 * read_destination(). */
+	const struct sockaddr *dest;
+	socklen_t dest_len;
+};
+
+/* What each hooked call dials with: the one place that knows its arguments. */
+static struct dial dial_connect(int fd, const struct sockaddr *addr, socklen_t len)
+{
+	return (struct dial){ .kind = DIAL_CONNECT, .fd = fd, .addr = addr, .addr_len = len };
+}
+
+static struct dial dial_sendto(int fd, const void *buf, size_t n, int flags,
+			       const struct sockaddr *addr, socklen_t len)
+{
+	return (struct dial){ .kind = DIAL_SENDTO, .fd = fd, .buf = buf, .buf_len = n,
+			      .flags = flags, .addr = addr, .addr_len = len };
+}
+
+static struct dial dial_sendmsg(int fd, const struct msghdr *msg, int flags)
+{
+	return (struct dial){ .kind = DIAL_SENDMSG, .fd = fd, .msg = msg, .flags = flags };
+}
+
+static struct dial dial_sendmmsg(int fd, struct mmsghdr *msgs, unsigned int n,
+				 nsc_mmsg_flags flags)
+{
+	return (struct dial){ .kind = DIAL_SENDMMSG, .fd = fd, .msgs = msgs, .msg_count = n,
+			      .flags = (int)flags };
+}
+
+static ssize_t dial_once(const struct nsc_runtime *rt, const struct dial *d)
+{
+	switch (d->kind) {
+	case DIAL_SENDTO:
+		return rt->libc_sendto(d->fd, d->buf, d->buf_len, d->flags, d->addr, d->addr_len);
+	case DIAL_SENDMSG:
+		return rt->libc_sendmsg(d->fd, d->msg, d->flags);
+	case DIAL_SENDMMSG:
+		return rt->libc_sendmmsg(d->fd, d->msgs, d->msg_count, (nsc_mmsg_flags)d->flags);
+	case DIAL_CONNECT:
+	default:
+		return rt->libc_connect(d->fd, d->addr, d->addr_len);
+	}
+}
+
+/* connect() always dials; a send only with MSG_FASTOPEN (TCP Fast Open). */
+static bool may_dial(const struct dial *d)
+{
+	return d->kind == DIAL_CONNECT || (d->flags & MSG_FASTOPEN) != 0;
+}
+
+/*
+ * Where the call dials: its address; sendmmsg's, that of its first message.
+ * A msghdr is read only when needed: after the kernel has accepted the call
+ * in mode check, so a bad pointer gets libc's EFAULT, not a fault in here.
+ */
+static void read_destination(struct dial *d)
+{
+	const struct msghdr *dialing = NULL;
+	d->dest = NULL;
+	d->dest_len = 0;
+	if (!may_dial(d))
+		return;
+	if (d->kind == DIAL_CONNECT || d->kind == DIAL_SENDTO) {
+		d->dest = d->addr;
+		d->dest_len = d->addr_len;
+		return;
+	}
+	if (d->kind == DIAL_SENDMSG)
+		dialing = d->msg;
+	else if (d->msgs != NULL && d->msg_count > 0)
+		dialing = &d->msgs[0].msg_hdr;
+	if (dialing != NULL) {
+		d->dest = dialing->msg_name;
+		/* A longer msg_namelen is clamped by the kernel, which dials. */
+		d->dest_len = dialing->msg_namelen > sizeof(struct sockaddr_storage)
+				      ? (socklen_t)sizeof(struct sockaddr_storage)
+				      : dialing->msg_namelen;
+	}
+}
+
+/* After these outcomes the kernel has chosen the source port already. */
+static bool port_was_chosen(ssize_t ret, int err)
+{
+	return ret >= 0 || err == EINPROGRESS || err == EINTR;
+}
+
+/* A TCP/IP destination whose port the kernel might pick as our own. */
+static bool is_guarded(const struct dial *d, struct nsc_port_range *range, bool *known)
+{
+	/* The shape first: a UNIX or malformed address reads no range. */
+	if (d->dest == NULL || nsc_dial_verdict(d->dest, d->dest_len, NSC_ANY_PORT) != NSC_GUARD)
+		return false;
+	*range = nsc_port_range(known);
+	return nsc_dial_verdict(d->dest, d->dest_len, *range) == NSC_GUARD;
+}
+
+/* The one extra call on a guarded dial: where did the kernel put our end? */
+static bool met_itself(const struct dial *d)
+{
+	struct sockaddr_storage local;
+	socklen_t len = sizeof(local);
+	if (getsockname(d->fd, (struct sockaddr *)&local, &len) != 0)
+		return false;
+	return nsc_is_self_connection(d->dest, d->dest_len, (struct sockaddr *)&local, len) &&
+	       nsc_is_tcp_socket(d->fd);
+}
+
+/*
+ * Back to an unconnected socket, its kernel-chosen port released, as after a
+ * refused dial. connect(AF_UNSPEC) is TCP's disconnect; it leaves ECONNRESET
+ * pending, which SO_ERROR reads and clears so no later call trips on it.
+ */
+static void forget_connection(const struct nsc_runtime *rt, int fd)
+{
+	static const struct sockaddr unspec = { .sa_family = AF_UNSPEC };
+	int pending;
+	socklen_t len = sizeof(pending);
+	rt->libc_connect(fd, &unspec, sizeof(unspec));
+	getsockopt(fd, SOL_SOCKET, SO_ERROR, &pending, &len);
+}
+
+/*
+ * The dial met itself and has been undone: make it again the way it would
+ * have gone with any other source port. Nothing listens on the target (or
+ * the kernel could not have chosen its port), so that is normally a refusal,
+ * seen through the socket's usual path; if a server started meanwhile, the
+ * program reaches it. The socket's range is narrowed to the wider side of
+ * the target, then the other: where the namespace's range is unknown the
+ * first may not exclude it. Where no other port exists (a one-port range, a
+ * port the program bound itself, a kernel before 6.3), refuse outright.
+ */
+static ssize_t redial_elsewhere(const struct nsc_runtime *rt, const struct dial *d,
+				struct nsc_port_range range)
+{
+	uint16_t target = nsc_dest_port(d->dest);
+	uint32_t own, avoiding;
+	if (!nsc_get_socket_range(d->fd, &own))
+		goto refuse;
+	struct nsc_port_range from = nsc_effective_range(range, own);
+	bool above = nsc_wider_above(from, target);
+	for (int side = 0; side < 2; side++, above = !above) {
+		if (!nsc_range_part(from, target, above, &avoiding) ||
+		    !nsc_set_socket_range(d->fd, avoiding))
+			continue;
+		ssize_t ret = dial_once(rt, d);
+		int err = errno;
+		nsc_set_socket_range(d->fd, own);
+		if (!port_was_chosen(ret, err) || !met_itself(d)) {
+			errno = err;
+			return ret;
+		}
+		forget_connection(rt, d->fd);
+	}
+refuse:
+	errno = ECONNREFUSED;
+	return -1;
+}
+
+/*
+ * Mode check: dial as usual, look once, undo a self-connection. The address
+ * is read only once the kernel has taken the call, and so has read it too.
+ */
+static ssize_t dial_checked(const struct nsc_runtime *rt, struct dial *d)
+{
+	ssize_t ret = dial_once(rt, d);
+	int err = errno;
+	struct nsc_port_range range;
+	bool known;
+	if (!port_was_chosen(ret, err)) {
+		errno = err;
+		return ret;
+	}
+	read_destination(d);
+	if (!is_guarded(d, &range, &known) || !met_itself(d)) {
+		errno = err;
+		return ret;
+	}
+	forget_connection(rt, d->fd);
+	if (rt->log != NSC_LOG_OFF)
+		nsc_report_prevented(rt->log, rt->libc_sendto, d->dest);
+	return redial_elsewhere(rt, d, range);
+}
+
+/*
+ * Mode prebind: keep the target out of the kernel's choice before dialing.
+ * Where that cannot work, check instead: the range is unknown, the kernel
+ * lacks the option, or the socket has its port already (bound first).
+ */
+static ssize_t dial_prebound(const struct nsc_runtime *rt, struct dial *d)
+{
+	struct nsc_port_range range;
+	bool known;
+	read_destination(d);
+	if (!is_guarded(d, &range, &known) || !nsc_is_tcp_socket(d->fd))
+		return dial_once(rt, d); /* not ours, or not a socket: libc answers */
+	uint32_t own;
+	if (!known || nsc_bound_port(d->fd) != 0 ||
+	    !nsc_narrow_socket_range(d->fd, range, nsc_dest_port(d->dest), &own))
+		return dial_checked(rt, d);
+	ssize_t ret = dial_once(rt, d);
+	int err = errno;
+	nsc_set_socket_range(d->fd, own);
+	errno = err;
+	return ret;
+}
+
+/*
+ * Threads sharing a socket. While one thread's dial is in here (dialed,
+ * looked, perhaps undone and made again, or its range narrowed), another
+ * thread's dial on the same socket would see what is about to be taken
+ * back: a connection being undone, a range about to be restored. So a
+ * dial marks its descriptor, lock-free, and a dial that finds another
+ * thread's mark on its descriptor waits for it to go. The wait is bounded:
+ * a thread cancelled inside a blocking connect() leaves its mark behind,
+ * and a dial to a slow remote host may hold it long. A mark this thread
+ * holds already (a signal handler dialing from inside a dial) is no wait.
+ */
+#define MARKS 1024
+#define MARK_WAIT_NS 2000000000LL
+
+static uintptr_t mark_owner[MARKS];
+static int mark_fd[MARKS];
+
+static uintptr_t this_thread(void)
+{
+	return (uintptr_t)__builtin_thread_pointer();
+}
+
+static void pause_briefly(unsigned round)
+{
+	if (round < 64) {
+		sched_yield();
+		return;
+	}
+	struct timespec pause = { 0, 100000 };
+	nanosleep(&pause, NULL);
+}
+
+/* Marks fd for this thread; false if the mark is not ours to remove. */
+static bool mark_dialing(int fd)
+{
+	unsigned slot = (unsigned)fd % MARKS;
+	uintptr_t me = this_thread();
+	int saved_errno = errno;
+	bool marked = false;
+	for (unsigned round = 0; round < 64 + MARK_WAIT_NS / 100000; round++) {
+		uintptr_t owner = 0;
+		if (__atomic_compare_exchange_n(&mark_owner[slot], &owner, me, false,
+						__ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) {
+			__atomic_store_n(&mark_fd[slot], fd, __ATOMIC_RELAXED);
+			marked = true;
+			break;
+		}
+		/* Ours already, or another socket's that shares the slot. */
+		if (owner == me || __atomic_load_n(&mark_fd[slot], __ATOMIC_RELAXED) != fd)
+			break;
+		pause_briefly(round);
+	}
+	errno = saved_errno;
+	return marked;
+}
+
+static void unmark_dialing(int fd, bool marked)
+{
+	if (marked)
+		__atomic_store_n(&mark_owner[(unsigned)fd % MARKS], 0, __ATOMIC_RELEASE);
+}
+
+/* How to stop the dials that may self-connect: the mode decides. */
+static ssize_t guard(struct dial *d)
+{
+	struct nsc_runtime scratch;
+	const struct nsc_runtime *rt = nsc_runtime(&scratch);
+	if (rt->mode == NSC_MODE_OFF || !may_dial(d))
+		return dial_once(rt, d);
+	bool marked = mark_dialing(d->fd);
+	ssize_t ret = rt->mode == NSC_MODE_PREBIND ? dial_prebound(rt, d) : dial_checked(rt, d);
+	int err = errno;
+	unmark_dialing(d->fd, marked);
+	errno = err;
+	return ret;
+}
+
+/* The exported hooks, from the one list in hooks.h, and their own names. */
+#define NSC_DEFINE_HOOK(ret, name, params, args) \
+	NSC_EXPORT ret name params                \
+	{                                         \
+		struct dial d = dial_##name args; \
+		return (ret)guard(&d);            \
+	}
+NSC_HOOKS(NSC_DEFINE_HOOK)
+
+#define NSC_OWN_NAME(ret, name, params, args) \
+	__typeof__(name) nsc_own_##name __attribute__((alias(#name)));
+NSC_HOOKS(NSC_OWN_NAME)
