@@ -3,7 +3,8 @@
  * It judges self-connections on its own (local name == peer name), never
  * through the library, so the same run shows the bug without the library.
  *
- *   dial [-n COUNT] [-t THREADS] [-s STYLE] [-u] [-R] [-k] [-H SECS] [-L] ADDR PORT
+ *   dial [-n COUNT] [-t THREADS] [-s STYLE] [-uRkLSrm] [-H SECS] [-b HOW] [-P LO:HI]
+ *        [-N NAMELEN] ADDR PORT
  *
  * Styles: blocking, nonblock (EINPROGRESS, poll, SO_ERROR), nonblock-write
  * (EINPROGRESS, poll, write without SO_ERROR), fastopen-sendto,
@@ -13,7 +14,14 @@
  * first self-connection, -H holds that one open for SECS seconds, -r dials
  * with raw syscall(2) as static and non-libc programs do, -L tries
  * to bind the target port afterwards, -S serves the target itself first
- * (accepts and closes). Prints one line of counts.
+ * (accepts and closes). -m dials Multipath TCP (IPPROTO_MPTCP). -b binds
+ * each socket before it dials, as clients with a source-address option do:
+ * "port0" binds the destination's address with port 0 (the kernel picks
+ * the port at bind time), "noport" does that with IP_BIND_ADDRESS_NO_PORT
+ * (the port is picked at connect time). -P sets the socket's own
+ * IP_LOCAL_PORT_RANGE first and counts dials after which it was not the
+ * same (range_changed=). -N gives sendmsg/sendmmsg this msg_namelen (the
+ * kernel clamps one above 128). Prints one line of counts.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -27,6 +35,16 @@
 
 #include "common.h"
 
+#ifndef IPPROTO_MPTCP
+#define IPPROTO_MPTCP 262
+#endif
+#ifndef IP_BIND_ADDRESS_NO_PORT
+#define IP_BIND_ADDRESS_NO_PORT 24
+#endif
+#ifndef IP_LOCAL_PORT_RANGE
+#define IP_LOCAL_PORT_RANGE 51
+#endif
+
 #define PROBE "noselfconn-probe"
 #define CONNECT_TIMEOUT_MS 3000
 
@@ -34,8 +52,11 @@ enum outcome { SELF, REFUSED, CONNECTED, FAILED, OUTCOMES };
 
 static struct {
 	const char *style;
-	int type;
+	int type, protocol;
 	int count;
+	const char *bind_how;	  /* -b */
+	uint32_t own_range;	  /* -P */
+	socklen_t namelen;	  /* -N, 0: the address's own length */
 	bool reuse_socket, stop_at_self;
 	int hold_seconds;
 	struct sockaddr_storage dest;
@@ -65,7 +86,7 @@ static int do_sendmmsg(int fd, struct mmsghdr *msgs, unsigned int n, int flags)
 	return raw ? (int)syscall(SYS_sendmmsg, fd, msgs, n, flags) : sendmmsg(fd, msgs, n, flags);
 }
 
-static long counts[OUTCOMES];
+static long counts[OUTCOMES], range_changed;
 static int first_error;
 static volatile int stop;
 
@@ -91,6 +112,7 @@ static int dial_once(int fd)
 {
 	const struct sockaddr *to = (const struct sockaddr *)&opt.dest;
 	const char *s = opt.style;
+	socklen_t namelen = opt.namelen ? opt.namelen : opt.dest_len;
 
 	if (strcmp(s, "blocking") == 0)
 		return do_connect(fd, to, opt.dest_len) == 0 ? 0 : errno;
@@ -112,7 +134,7 @@ static int dial_once(int fd)
 				 opt.dest_len) >= 0 ? 0 : errno;
 	if (strcmp(s, "fastopen-sendmsg") == 0) {
 		struct iovec iov = { .iov_base = PROBE, .iov_len = sizeof(PROBE) };
-		struct msghdr msg = { .msg_name = (void *)to, .msg_namelen = opt.dest_len,
+		struct msghdr msg = { .msg_name = (void *)to, .msg_namelen = namelen,
 				      .msg_iov = &iov, .msg_iovlen = 1 };
 		return do_sendmsg(fd, &msg, MSG_FASTOPEN | MSG_NOSIGNAL) >= 0 ? 0 : errno;
 	}
@@ -120,7 +142,7 @@ static int dial_once(int fd)
 		/* The first message dials; the second follows on the connection. */
 		struct iovec iov = { .iov_base = PROBE, .iov_len = sizeof(PROBE) };
 		struct mmsghdr msgs[2] = {
-			{ .msg_hdr = { .msg_name = (void *)to, .msg_namelen = opt.dest_len,
+			{ .msg_hdr = { .msg_name = (void *)to, .msg_namelen = namelen,
 				       .msg_iov = &iov, .msg_iovlen = 1 } },
 			{ .msg_hdr = { .msg_iov = &iov, .msg_iovlen = 1 } },
 		};
@@ -162,18 +184,54 @@ static void hold(int fd)
 	sleep((unsigned)opt.hold_seconds);
 }
 
+/* -b and -P: what a client with a source address or a port range does first. */
+static int prepare(int fd)
+{
+	if (opt.own_range != 0 &&
+	    setsockopt(fd, IPPROTO_IP, IP_LOCAL_PORT_RANGE, &opt.own_range, sizeof(opt.own_range)) != 0)
+		return errno;
+	if (opt.bind_how == NULL)
+		return 0;
+	int on = 1;
+	if (strcmp(opt.bind_how, "noport") == 0 &&
+	    setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &on, sizeof(on)) != 0)
+		return errno;
+	struct sockaddr_storage source = opt.dest;
+	/* The destination's address, any port. */
+	if (source.ss_family == AF_INET)
+		((struct sockaddr_in *)&source)->sin_port = 0;
+	else
+		((struct sockaddr_in6 *)&source)->sin6_port = 0;
+	return bind(fd, (struct sockaddr *)&source, opt.dest_len) == 0 ? 0 : errno;
+}
+
+static void check_range_kept(int fd)
+{
+	uint32_t range = 0;
+	socklen_t len = sizeof(range);
+	if (opt.own_range != 0 &&
+	    (getsockopt(fd, IPPROTO_IP, IP_LOCAL_PORT_RANGE, &range, &len) != 0 || range != opt.own_range))
+		__atomic_add_fetch(&range_changed, 1, __ATOMIC_RELAXED);
+}
+
 static void *dial_loop(void *unused)
 {
 	(void)unused;
 	int fd = -1;
 	for (int i = 0; i < opt.count && !stop; i++) {
-		if (fd < 0)
-			fd = socket(opt.dest.ss_family, opt.type, 0);
 		if (fd < 0) {
-			record(FAILED, errno);
-			continue;
+			fd = socket(opt.dest.ss_family, opt.type, opt.protocol);
+			int err = fd < 0 ? errno : prepare(fd);
+			if (err != 0) {
+				record(FAILED, err);
+				if (fd >= 0)
+					close(fd);
+				fd = -1;
+				continue;
+			}
 		}
 		int err = dial_once(fd);
+		check_range_kept(fd);
 		enum outcome o = err == 0 ? (names_equal(fd) ? SELF : CONNECTED)
 			       : err == ECONNREFUSED ? REFUSED : FAILED;
 		record(o, err);
@@ -230,7 +288,8 @@ int main(int argc, char **argv)
 {
 	int threads = 1, c;
 	bool try_bind = false, server = false;
-	while ((c = getopt(argc, argv, "n:t:s:uRkH:LSr")) != -1) {
+	unsigned lo, hi;
+	while ((c = getopt(argc, argv, "n:t:s:uRkH:LSrmb:P:N:")) != -1) {
 		switch (c) {
 		case 'n': opt.count = atoi(optarg); break;
 		case 't': threads = atoi(optarg); break;
@@ -242,11 +301,22 @@ int main(int argc, char **argv)
 		case 'L': try_bind = true; break;
 		case 'S': server = true; break;
 		case 'r': raw = true; break;
-		default: return 2;
+		case 'm': opt.protocol = IPPROTO_MPTCP; break;
+		case 'b': opt.bind_how = optarg; break;
+		case 'N': opt.namelen = (socklen_t)atoi(optarg); break;
+		case 'P':
+			if (sscanf(optarg, "%u:%u", &lo, &hi) != 2 || lo > 65535 || hi > 65535)
+				return 2;
+			opt.own_range = hi << 16 | lo;
+			break;
+		default: argc = -1; break; /* the usage below */
 		}
 	}
-	if (argc - optind != 2 || threads < 1 || threads > 64) {
-		fprintf(stderr, "usage: dial [-n COUNT] [-t THREADS] [-s STYLE] [-uRkLSr] [-H SECS] ADDR PORT\n");
+	if (argc < 0 || argc - optind != 2 || threads < 1 || threads > 64 ||
+	    (opt.bind_how != NULL && strcmp(opt.bind_how, "port0") != 0 &&
+	     strcmp(opt.bind_how, "noport") != 0)) {
+		fprintf(stderr, "usage: dial [-n COUNT] [-t THREADS] [-s STYLE] [-uRkLSrm] [-H SECS] "
+				"[-b port0|noport] [-P LO:HI] [-N NAMELEN] ADDR PORT\n");
 		return 2;
 	}
 	opt.dest_len = parse_endpoint(argv[optind], argv[optind + 1], &opt.dest);
@@ -266,6 +336,8 @@ int main(int argc, char **argv)
 	       counts[SELF] + counts[REFUSED] + counts[CONNECTED] + counts[FAILED], counts[SELF],
 	       counts[REFUSED], counts[CONNECTED], counts[FAILED],
 	       errname(first_error), fds_after - fds_before);
+	if (opt.own_range != 0)
+		printf(" range_changed=%ld", range_changed);
 	if (try_bind)
 		printf(" bind_after=%s", bind_target());
 	printf("\n");
