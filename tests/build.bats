@@ -17,19 +17,52 @@ fresh_build() {
 	done
 }
 
-@test "CFLAGS and LDFLAGS are honoured, the project's own flags kept" {
-	run make -C "$ROOT" -n -B CFLAGS="-O1 -DUSER_MARK" LDFLAGS="-Wl,--user-mark"
-	grep -- '-shared' <<<"$output" | grep -q -- '-DUSER_MARK'
+@test "CPPFLAGS, CFLAGS and LDFLAGS are honoured, the project's own flags kept" {
+	run make -C "$ROOT" -n -B BUILD="$BATS_TEST_TMPDIR/build" CPPFLAGS="-DUSER_CPP" \
+		CFLAGS="-O1 -DUSER_MARK" LDFLAGS="-Wl,--user-mark" all
+	local compiles
+	compiles=$(grep -- ' -c -o .*shim/lib/guard.c' <<<"$output")
+	for flag in -DUSER_CPP -DUSER_MARK -fvisibility=hidden '-Wall -Wextra' -fstack-protector-strong \
+		-D_FORTIFY_SOURCE=2 -fcf-protection; do
+		grep -q -- "$flag" <<<"$compiles"
+	done
 	grep -- '-shared' <<<"$output" | grep -q -- '-Wl,--user-mark'
-	grep -- '-shared' <<<"$output" | grep -q -- '-fvisibility=hidden'
-	grep -- '-shared' <<<"$output" | grep -q -- '-Wall -Wextra'
+	# A _FORTIFY_SOURCE of the user's (dpkg-buildflags) is kept, not redefined.
+	run make -C "$ROOT" -n -B BUILD="$BATS_TEST_TMPDIR/build" CPPFLAGS="-D_FORTIFY_SOURCE=3" all
+	grep -- ' -c -o .*shim/lib/guard.c' <<<"$output" | grep -q -- '-D_FORTIFY_SOURCE=3'
+	! grep -q -- '-D_FORTIFY_SOURCE=2' <<<"$output"
 }
 
-@test "hardened: full RELRO, BIND_NOW, non-executable stack" {
-	run readelf -W -d -l "$LIB"
-	grep -q 'GNU_RELRO' <<<"$output"
-	grep -Eq 'FLAGS.*BIND_NOW|FLAGS_1.*NOW' <<<"$output"
-	grep 'GNU_STACK' <<<"$output" | grep -q ' RW '
+@test "hardened: full RELRO, BIND_NOW, non-executable stack, no read-only data mapped executable" {
+	for binary in "$LIB" "$WRAPPER"; do
+		run readelf -W -d -l "$binary"
+		grep -q 'GNU_RELRO' <<<"$output"
+		grep -Eq 'FLAGS.*BIND_NOW|FLAGS_1.*NOW' <<<"$output"
+		grep 'GNU_STACK' <<<"$output" | grep -q ' RW '
+		# Code alone is executable: .rodata sits in a segment of its own.
+		[ "$(readelf -W -l "$binary" | "$ROOT/tests/helpers/segments.awk")" = "rodata not executable" ]
+	done
+	# Stack protector and _FORTIFY_SOURCE left their marks.
+	nm -uD "$LIB" | grep -q __stack_chk_fail
+}
+
+@test "the preloaded library imports only async-signal-safe functions, and its loader's" {
+	# What a hook may call (POSIX async-signal-safe, or the same kind of
+	# system-call wrapper), what the constructor needs (dlsym, getenv,
+	# getauxval, abort) and what hardening adds (__stack_chk_fail, *_chk).
+	local allowed="abort clock_gettime close connect dlsym getauxval getenv getpid getsockname
+		getsockopt nanosleep open read sched_yield sendmmsg sendmsg sendto setsockopt socket
+		strcmp strnlen syscall write __stack_chk_fail __errno_location __cxa_finalize
+		program_invocation_short_name __progname __read_chk memcpy memset memcmp
+		_ITM_deregisterTMCloneTable _ITM_registerTMCloneTable __gmon_start__"
+	run nm -uD "$LIB"
+	[ "$status" -eq 0 ]
+	local symbol unexpected=""
+	for symbol in $(awk '{ print $2 }' <<<"$output" | sed 's/@.*//'); do
+		grep -qw -- "$symbol" <<<"$allowed" || unexpected="$unexpected $symbol"
+	done
+	echo "imports not on the allow-list:$unexpected"
+	[ -z "$unexpected" ]
 }
 
 @test "install and uninstall honour PREFIX and DESTDIR" {

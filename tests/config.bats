@@ -62,16 +62,22 @@ masked_range() {
 	in_netns unshare -m sh -c "$how"' && exec "$@"' "$mask" "$@"
 }
 
-@test "range file absent, garbage, reversed or empty: the kernel default 32768-60999 is used" {
+@test "range file absent, garbage, reversed or empty from the start: every port is guarded" {
 	for content in absent garbage "60999 32768" "" "0 5"; do
-		# 50000 lies in the default: guarded.
 		run masked_range "$content" "${WITH_LIB[@]}" "$DIAL" -n 300 127.0.0.1 "$TARGET"
 		[ "$status" -eq 0 ]
 		expect self 0
-		# 61000 does not: passed through, so the kernel (61000-61010) self-connects.
-		NSC_TEST_RANGE="61000 61010" run masked_range "$content" "${WITH_LIB[@]}" "$DIAL" -k -n 500 127.0.0.1 61000
-		[ "$status" -eq 0 ]
+		# 61000 lies outside the kernel's default range, inside the real
+		# one (61000-61010): no guess of a range may pass it through.
+		NSC_TEST_RANGE="61000 61010" run masked_range "$content" "$DIAL" -k -n 500 127.0.0.1 61000
 		expect_at_least self 1
+		for mode in check prebind; do
+			NSC_TEST_RANGE="61000 61010" run masked_range "$content" env LD_PRELOAD="$PRELOAD_LIB" \
+				NOSELFCONN_MODE=$mode "$DIAL" -n 300 127.0.0.1 61000
+			[ "$status" -eq 0 ]
+			expect self 0
+			expect refused 300
+		done
 	done
 }
 

@@ -3,6 +3,9 @@
 
 bats_require_minimum_version 1.5.0
 
+# shellcheck source=tests/library-calls.sh
+. "$BATS_TEST_DIRNAME/library-calls.sh"
+
 ROOT="$(cd "$BATS_TEST_DIRNAME/.." && pwd)"
 BUILD="${NSC_BUILD:-$ROOT/build}"   # make sanitize points this elsewhere
 LIB="$BUILD/libnoselfconn.so"

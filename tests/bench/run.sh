@@ -8,7 +8,7 @@
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-BUILD="${BUILD:-$ROOT/build}"
+BUILD="${NSC_BUILD:-$ROOT/build}"
 LIB="$BUILD/libnoselfconn.so"
 BENCH="$BUILD/tests/bench"
 DIAL="$BUILD/tests/dial"
@@ -21,6 +21,8 @@ CASES="churn-client-closes:3000 churn-server-closes:2000 passthrough:3000 refuse
 STARTUP_EXECS=200
 
 DEFAULT_RANGE="32768 60999"
+# shellcheck source=tests/library-calls.sh
+. "$ROOT/tests/library-calls.sh"
 if unshare -n true 2>/dev/null; then NETNS=(unshare -n); else NETNS=(unshare -rn); fi
 
 # in_netns RANGE CMD...: CMD in a fresh network namespace, lo up, that range.
@@ -37,12 +39,12 @@ bench() {
 	in_netns "$range" "$BENCH" "$1" "$(($2 / SCALE))" "$ROUNDS" "$LIB" "$3" ${4:+"$4"}
 }
 
-# network_calls_per_dial MODE|none LISTEN_PORT: network system calls per dial.
+# network_calls_per_dial MODE|none LISTEN_PORT: calls the library can add, per dial.
 network_calls_per_dial() {
 	local mode="$1" port="$2" preload=() trace n=200
 	trace="$(mktemp)"
 	[ "$mode" != none ] && preload=(env LD_PRELOAD="$LIB" NOSELFCONN_MODE="$mode")
-	in_netns "$DEFAULT_RANGE" strace -f -qq -e trace=%network -o "$trace" "${preload[@]}" \
+	in_netns "$DEFAULT_RANGE" strace -f -qq -e trace="$LIBRARY_CALLS" -o "$trace" "${preload[@]}" \
 		"$DIAL" -S -n "$n" -s nonblock 127.0.0.1 "$port" >/dev/null
 	local calls
 	calls=$(grep -cv -e "+++ exited" -e "--- SIG" -e "resumed>" "$trace")
@@ -128,7 +130,7 @@ echo "       vs-empty: the library's start-up against it, exec by exec."
 echo "One getsockname() alone, in a tight loop: $(awk -v c="$("$BENCH" getsockname 1000000)" 'BEGIN { printf "%.0f", 1e9 / c }') ns."
 
 echo
-echo "System calls per dial (network calls counted with strace, 200 non-blocking dials to a listener):"
+echo "System calls per dial (strace, the calls the library can make, 200 non-blocking dials to a listener):"
 printf '%-10s %-22s %-22s\n' mode "pass-through (port 8080)" "guarded (port 40000)"
 read -r base_pass n < <(network_calls_per_dial none 8080)
 read -r base_guard _ < <(network_calls_per_dial none 40000)
