@@ -2,7 +2,7 @@
 # PID 1 of the VMs of make test-kernels (busybox sh): runs the case table
 # /nsc/cases against the kernel it booted and reports on the console, one
 # "NSC: " line each, which tests/kernels/run.sh reads on the host:
-#   NSC: kernel VERSION / NSC: features ... / NSC: ok|not ok TEXT /
+#   NSC: kernel RELEASE / NSC: version UNAME-V / NSC: boot SECONDS / NSC: features ... / NSC: ok|not ok TEXT /
 #   NSC: left out TEXT / NSC: done SECONDS
 # Each case first shows the self-connection without the guard (the control),
 # then none with it.
@@ -28,6 +28,7 @@ ip -6 addr add fd00::1/128 dev lo || say "ip: cannot add fd00::1"
 echo 0 > /proc/sys/net/ipv4/tcp_max_tw_buckets
 
 say "kernel $(uname -r)"
+say "version $(uname -v)"
 say "boot $(cut -d' ' -f1 /proc/uptime)"
 say "features $("$NSC/tests/kfeatures")"
 
