@@ -4,6 +4,7 @@
 # "NSC: " line each, which tests/kernels/run.sh reads on the host:
 #   NSC: kernel RELEASE / NSC: version UNAME-V / NSC: boot SECONDS / NSC: features ... / NSC: ok|not ok TEXT /
 #   NSC: left out TEXT / NSC: done SECONDS
+# and, per mode, "NSC: ok did MODE: WHAT", checked against the features.
 # Each case first shows the self-connection without the guard (the control),
 # then none with it.
 PATH=/bin
@@ -30,7 +31,8 @@ echo 0 > /proc/sys/net/ipv4/tcp_max_tw_buckets
 say "kernel $(uname -r)"
 say "version $(uname -v)"
 say "boot $(cut -d' ' -f1 /proc/uptime)"
-say "features $("$NSC/tests/kfeatures")"
+features=$("$NSC/tests/kfeatures")
+say "features $features"
 
 # field NAME TEXT: NAME's value in the dial helper's line of counts.
 field() {
@@ -88,6 +90,58 @@ supported() {
 	"$NSC/tests/dial" -n 1 $1 127.0.0.1 1 >/dev/null 2>&1
 }
 
+# did MODE: what MODE did here, read from strace of a few dials that meet
+# themselves unguarded (the first dial in a 2-port range does).
+did() {
+	trace=/tmp/trace
+	echo "50004 50005" > /proc/sys/net/ipv4/ip_local_port_range
+	if [ "$1" = supervise ]; then
+		# shellcheck disable=SC2086
+		strace -f -qq -o "$trace" -e trace=getsockopt,setsockopt,bind,pidfd_open \
+			$OLD "$NSC/noselfconn" --supervise "$NSC/tests/dial-static" -r -n 20 127.0.0.1 50004 >/dev/null 2>&1
+	else
+		# shellcheck disable=SC2086
+		strace -f -qq -o "$trace" -e trace=getsockopt,setsockopt,bind,pidfd_open \
+			-E LD_PRELOAD="$NSC/libnoselfconn.so" -E NOSELFCONN_MODE="$1" \
+			$OLD "$NSC/tests/dial" -n 20 127.0.0.1 50004 >/dev/null 2>&1
+	fi
+	grep -q 'SOL_IP, 0x33' "$trace" || { echo "never asked for IP_LOCAL_PORT_RANGE"; return; }
+	narrowed=no
+	grep -qE 'setsockopt\(.*SOL_IP, 0x33 .* = 0$' "$trace" && narrowed=yes
+	case "$1" in
+	check) [ $narrowed = yes ] && echo "re-dialed with the port excluded" || echo "refused outright" ;;
+	prebind) grep -q 'ECONNRESET' "$trace" && echo "fell back to check" || echo "narrowed the range" ;;
+	supervise)
+		if [ $narrowed = yes ]; then printf "narrowed the range"
+		elif grep -qE '^[0-9]+ +bind\(.* = 0$' "$trace"; then printf "bound another port"
+		else printf "did nothing"; fi
+		if grep -qE 'pidfd_open\([0-9]+, 0x80.* = [0-9]+$' "$trace"; then echo "; pidfd of the thread"
+		elif grep -qE 'pidfd_open\([0-9]+, 0\) += [0-9]+$' "$trace"; then echo "; pidfd of the process"
+		else echo "; no pidfd"; fi ;;
+	esac
+}
+
+# check_modes RANGE-OPTION THREAD-PIDFD: each mode took the path the
+# kernel's features (yes/no) say it must.
+check_modes() {
+	for mode in check prebind supervise; do
+		case "$mode-$1" in
+		check-yes) want="re-dialed with the port excluded" ;;
+		check-no) want="refused outright" ;;
+		prebind-yes) want="narrowed the range" ;;
+		prebind-no) want="fell back to check" ;;
+		supervise-yes) want="narrowed the range" ;;
+		supervise-no) want="bound another port" ;;
+		esac
+		if [ $mode = supervise ]; then
+			if [ "$2" = yes ]; then want="$want; pidfd of the thread"; else want="$want; pidfd of the process"; fi
+		fi
+		got=$(did $mode)
+		[ "$got" = "$want" ] && verdict="" || verdict="expected: $want"
+		report "$verdict" "did $PASS$mode: $got"
+	done
+}
+
 # run_table: every case of the table.
 run_table() {
 	while IFS='|' read -r how address range options when; do
@@ -103,10 +157,13 @@ run_table() {
 # Once as the kernel is; once more without IP_LOCAL_PORT_RANGE, as before
 # 6.3 (Debian's 6.1 has it: backported in 6.1.32), so the fall-backs run on
 # the older kernel's own code too.
+has() { case " $features " in *" $1=yes "*) echo yes ;; *) echo no ;; esac; }
 OLD="" PASS=""
 run_table
-OLD="$NSC/tests/oldkernel -r" PASS="[no IP_LOCAL_PORT_RANGE] "
+check_modes "$(has ip_local_port_range)" "$(has pidfd_thread)"
+OLD="$NSC/tests/oldkernel -r" PASS="without-IP_LOCAL_PORT_RANGE "
 run_table
+check_modes no "$(has pidfd_thread)"
 
 say "done $(cut -d' ' -f1 /proc/uptime)"
 poweroff -f

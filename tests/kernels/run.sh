@@ -49,16 +49,17 @@ fetch_kernel() {
 make_initramfs() {
 	local root="$work/initramfs" file lib
 	rm -rf "$root"
-	mkdir -p "$root"/{bin,proc,sys,dev,nsc/tests}
+	mkdir -p "$root"/{bin,proc,sys,dev,tmp,nsc/tests}
 	cp "$(command -v busybox)" "$root/bin/busybox"
 	for applet in $(busybox --list); do
 		[ "$applet" = busybox ] || ln -s busybox "$root/bin/$applet"
 	done
 	cp "$build/libnoselfconn.so" "$build/noselfconn" "$root/nsc/"
 	cp "$build/tests/dial" "$build/tests/dial-static" "$build/tests/kfeatures" "$build/tests/oldkernel" "$root/nsc/tests/"
+	cp "$(command -v strace)" "$root/bin/strace"
 	cp "$here/init.sh" "$root/init"
 	cp "$here/cases" "$root/nsc/cases"
-	for file in "$root"/nsc/*.so "$root/nsc/noselfconn" "$root"/nsc/tests/*; do
+	for file in "$root"/nsc/*.so "$root/nsc/noselfconn" "$root"/nsc/tests/* "$root/bin/strace"; do
 		# (ldd says "not a dynamic executable" for the static client)
 		for lib in $(ldd "$file" 2>/dev/null | grep -oE '/[^ ]+' || true); do
 			mkdir -p "$root$(dirname "$lib")"
