@@ -191,3 +191,16 @@ uninstall:
 
 clean:
 	rm -rf $(BUILD)
+
+# The kernel matrix: Debian's 6.1 and 6.12 cloud kernels booted under qemu
+# (TCG, no KVM needed), the case table tests/kernels/cases run in each; the
+# packages are fetched into $(BUILD)/kernels, never installed. kernel-table
+# writes the README's "Kernel support" table from the last run.
+.PHONY: test-kernels kernel-table
+test-kernels:
+	@tests/deps.sh kernels
+	$(MAKE) all $(HELPERS) $(BUILD)/tests/dial-static
+	tests/kernels/run.sh $(BUILD)
+
+kernel-table:
+	tests/kernels/table.sh $(BUILD)/kernels README.md

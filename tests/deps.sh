@@ -1,16 +1,18 @@
 #!/bin/sh
 # Make sure what the tests (or the demo) need is installed: as root, install
 # what is missing with apt-get; otherwise print the exact command and fail.
-#   tests/deps.sh [demo|test]
+#   tests/deps.sh [demo|test|kernels]
 set -eu
 
 demo_packages="telnet iproute2 util-linux"
+kernel_packages="qemu-system-x86 busybox-static"
 test_packages="$demo_packages libc6-dev bats strace binutils clang libclang-rt-14-dev clang-tidy cppcheck shellcheck valgrind musl-tools file lcov groff-base man-db socat netcat-openbsd curl python3 procps"
 
 case "${1:-test}" in
 demo) wanted=$demo_packages ;;
 test) wanted=$test_packages ;;
-*) echo "usage: $0 [demo|test]" >&2; exit 2 ;;
+kernels) wanted="$test_packages $kernel_packages" ;;
+*) echo "usage: $0 [demo|test|kernels]" >&2; exit 2 ;;
 esac
 
 if ! command -v dpkg-query >/dev/null 2>&1; then

@@ -17,7 +17,7 @@ if ! findings=$(clang-tidy --quiet shim/*/*.c -- -std=gnu11 -Ishim/common -Ishim
 fi
 
 echo "lint: shellcheck"
-shellcheck -x demo/*.sh tests/*.sh tests/bench/*.sh .ci/run
+shellcheck -x demo/*.sh tests/*.sh tests/bench/*.sh tests/kernels/*.sh .ci/run
 # bats files are bash with bats' own variables and scoping:
 #   SC2030/SC2031: every @test runs in a subshell by design;
 #   SC2034: variables such as NSC_TEST_RANGE are read by helpers.bash;

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Writes the README's kernel table from the last make test-kernels run:
+#   tests/kernels/table.sh RESULTS-DIR README
+# RESULTS-DIR holds one NAME.results per kernel (run.sh); the table replaces
+# what stands between <!-- kernel-table:begin --> and <!-- kernel-table:end -->.
+# What each mode did is what strace showed in the VM (init.sh checks it
+# against the kernel's features); "?" where that check failed.
+set -euo pipefail
+dir="${1:?usage: $0 RESULTS-DIR README}" readme="${2:?usage: $0 RESULTS-DIR README}"
+
+# has FEATURES NAME: the kernel has NAME (kfeatures said NAME=yes).
+has() { [[ " $1 " == *" $2=yes "* ]]; }
+
+# row KERNEL FEATURES RESULTS PASS: one line of the table, for the results
+# of one pass (its lines carry the pass's prefix, e.g. "without-... ").
+row() {
+	local kernel="$1" features="$2" results="$3" pass="$4"
+	local check prebind supervise cases ok preload supervised
+	check=$(sed -n "s/^ok did ${pass}check: //p" <<<"$results")
+	prebind=$(sed -n "s/^ok did ${pass}prebind: //p" <<<"$results")
+	supervise=$(sed -n "s/^ok did ${pass}supervise: //p" <<<"$results")
+	has "$features" sync_wake_up || supervise+="; no SYNC_WAKE_UP"
+	if [ -n "$pass" ]; then
+		cases=$(grep -E "^(not )?ok (check|prebind|supervise) ${pass}" <<<"$results" || true)
+	else
+		cases=$(grep -E '^(not )?ok (check|prebind|supervise) ' <<<"$results" | grep -v ' without-' || true)
+	fi
+	ok=$(grep -c '^ok ' <<<"$cases" || true)
+	preload=$(grep -cE '^(not )?ok (check|prebind) ' <<<"$cases" || true)
+	supervised=$(grep -cE '^(not )?ok supervise ' <<<"$cases" || true)
+	echo "| $kernel | ${check:-?} | ${prebind:-?} | ${supervise:-?} | $preload preloaded, $supervised supervised | $ok/$((preload + supervised)) |"
+}
+
+table=$(
+	echo "| Kernel | check | prebind | --supervise | Cases run | Passed |"
+	echo "|---|---|---|---|---|---|"
+	for file in "$dir"/*.results; do
+		results=$(grep -E '^(not )?ok ' "$file" || true)
+		# "6.1.192 (6.1.0-56-cloud-amd64)": Debian's version, then its release name
+		kernel="$(sed -n 's/^version .*Debian \([^ ]*\) .*/\1/p' "$file" | sed 's/-[^-]*$//') ($(sed -n 's/^kernel //p' "$file"))"
+		features=$(sed -n 's/^features //p' "$file")
+		row "$kernel" "$features" "$results" ""
+		row "$kernel, IP_LOCAL_PORT_RANGE removed" \
+			"$features" "$results" "without-IP_LOCAL_PORT_RANGE "
+	done
+)
+
+begin='<!-- kernel-table:begin -->' end='<!-- kernel-table:end -->'
+grep -qF "$begin" "$readme" || { echo "table: no $begin in $readme" >&2; exit 1; }
+awk -v begin="$begin" -v end="$end" -v table="$table" '
+	$0 == begin { print; print table; skip = 1; next }
+	$0 == end { skip = 0 }
+	!skip' "$readme" > "$readme.new"
+mv "$readme.new" "$readme"
