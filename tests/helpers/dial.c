@@ -11,7 +11,7 @@
  * fastopen-sendmsg, fastopen-sendmmsg (two messages),
  * fastopen-connect (TCP_FASTOPEN_CONNECT + send).
  * -u dials UDP, -R re-dials one socket after each refusal, -k stops at the
- * first self-connection, -H holds that one open for SECS seconds, -r dials
+ * first self-connection and keeps it open to the end (-L sees it hold the port), -H holds that one open for SECS seconds, -r dials
  * with raw syscall(2) as static and non-libc programs do, -L tries
  * to bind the target port afterwards, -S serves the target itself first
  * (accepts and closes). -m dials Multipath TCP (IPPROTO_MPTCP). -b binds
@@ -21,7 +21,13 @@
  * (the port is picked at connect time). -P sets the socket's own
  * IP_LOCAL_PORT_RANGE first and counts dials after which it was not the
  * same (range_changed=). -N gives sendmsg/sendmmsg this msg_namelen (the
- * kernel clamps one above 128). Prints one line of counts.
+ * kernel clamps one above 128). -X changes the process before its first
+ * dial, as programs do after start: "chroot:DIR" (no /proc there),
+ * "noopen" (a seccomp filter fails open() with EPERM), "nofd" (no
+ * descriptor left but the socket's). -G FILE dials a listener of its own
+ * once (not counted), prints "warm", and waits for FILE to exist before
+ * the counted dials.
+ * Prints one line of counts.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -30,6 +36,11 @@
 #include <poll.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <stddef.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -87,6 +98,7 @@ static int do_sendmmsg(int fd, struct mmsghdr *msgs, unsigned int n, int flags)
 }
 
 static long counts[OUTCOMES], range_changed;
+static int held_fd = -1; /* -k: the self-connection stays open until the end */
 static int first_error;
 static volatile int stop;
 
@@ -237,8 +249,15 @@ static void *dial_loop(void *unused)
 		record(o, err);
 		if (o == SELF && opt.hold_seconds > 0)
 			hold(fd);
-		if (o == SELF && opt.stop_at_self)
+		if (o == SELF && opt.stop_at_self) {
 			stop = 1;
+			int none = -1;
+			if (__atomic_compare_exchange_n(&held_fd, &none, fd, false, __ATOMIC_RELAXED,
+							__ATOMIC_RELAXED)) {
+				fd = -1; /* held: it keeps the port, as a real one would */
+				continue;
+			}
+		}
 		/* -R keeps a refused socket to show it can be dialed again. */
 		if (!(opt.reuse_socket && o == REFUSED)) {
 			close(fd);
@@ -248,6 +267,71 @@ static void *dial_loop(void *unused)
 	if (fd >= 0)
 		close(fd);
 	return NULL;
+}
+
+/* -X: what a program may do to itself after it started. */
+static void apply_hazard(const char *hazard)
+{
+	if (strncmp(hazard, "chroot:", 7) == 0) {
+		if (chroot(hazard + 7) != 0 || chdir("/") != 0) {
+			perror("dial: chroot");
+			exit(1);
+		}
+	} else if (strcmp(hazard, "noopen") == 0) {
+		struct sock_filter code[] = {
+			BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+			BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_openat, 1, 0),
+			BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_open, 0, 1),
+			BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
+			BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+		};
+		struct sock_fprog program = { .len = sizeof(code) / sizeof(code[0]), .filter = code };
+		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||
+		    prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &program) != 0) {
+			perror("dial: seccomp");
+			exit(1);
+		}
+	} else if (strcmp(hazard, "nofd") == 0) {
+		/* Room for exactly one more descriptor: the socket. */
+		int probe = dup(0);
+		struct rlimit limit = { .rlim_cur = (rlim_t)probe + 1, .rlim_max = (rlim_t)probe + 1 };
+		close(probe);
+		if (setrlimit(RLIMIT_NOFILE, &limit) != 0) {
+			perror("dial: setrlimit");
+			exit(1);
+		}
+	} else {
+		fprintf(stderr, "dial: unknown -X '%s'\n", hazard);
+		exit(2);
+	}
+}
+
+/*
+ * -G: one dial first, that the library certainly looks at (a connection
+ * to a listener of our own on a port the kernel picks), then wait for FILE.
+ */
+static void warm_then_wait(const char *file)
+{
+	struct sockaddr_storage here = opt.dest;
+	socklen_t len = opt.dest_len;
+	int listener = socket(here.ss_family, SOCK_STREAM, 0);
+	int fd = socket(here.ss_family, SOCK_STREAM, 0);
+	if (here.ss_family == AF_INET)
+		((struct sockaddr_in *)&here)->sin_port = 0;
+	else
+		((struct sockaddr_in6 *)&here)->sin6_port = 0;
+	if (bind(listener, (struct sockaddr *)&here, len) != 0 || listen(listener, 1) != 0 ||
+	    getsockname(listener, (struct sockaddr *)&here, &len) != 0 ||
+	    connect(fd, (struct sockaddr *)&here, len) != 0) {
+		perror("dial: warm-up");
+		exit(1);
+	}
+	close(fd);
+	close(listener);
+	printf("warm\n");
+	fflush(stdout);
+	while (access(file, F_OK) != 0)
+		usleep(10000);
 }
 
 /* -S: a listener on the target, so dials have somewhere real to go. */
@@ -288,8 +372,9 @@ int main(int argc, char **argv)
 {
 	int threads = 1, c;
 	bool try_bind = false, server = false;
+	const char *hazard = NULL, *go_file = NULL;
 	unsigned lo, hi;
-	while ((c = getopt(argc, argv, "n:t:s:uRkH:LSrmb:P:N:")) != -1) {
+	while ((c = getopt(argc, argv, "n:t:s:uRkH:LSrmb:P:N:X:G:")) != -1) {
 		switch (c) {
 		case 'n': opt.count = atoi(optarg); break;
 		case 't': threads = atoi(optarg); break;
@@ -303,6 +388,8 @@ int main(int argc, char **argv)
 		case 'r': raw = true; break;
 		case 'm': opt.protocol = IPPROTO_MPTCP; break;
 		case 'b': opt.bind_how = optarg; break;
+		case 'X': hazard = optarg; break;
+		case 'G': go_file = optarg; break;
 		case 'N': opt.namelen = (socklen_t)atoi(optarg); break;
 		case 'P':
 			if (sscanf(optarg, "%u:%u", &lo, &hi) != 2 || lo > 65535 || hi > 65535)
@@ -316,12 +403,16 @@ int main(int argc, char **argv)
 	    (opt.bind_how != NULL && strcmp(opt.bind_how, "port0") != 0 &&
 	     strcmp(opt.bind_how, "noport") != 0)) {
 		fprintf(stderr, "usage: dial [-n COUNT] [-t THREADS] [-s STYLE] [-uRkLSrm] [-H SECS] "
-				"[-b port0|noport] [-P LO:HI] [-N NAMELEN] ADDR PORT\n");
+				"[-b port0|noport] [-P LO:HI] [-N NAMELEN] [-X HAZARD] [-G FILE] ADDR PORT\n");
 		return 2;
 	}
 	opt.dest_len = parse_endpoint(argv[optind], argv[optind + 1], &opt.dest);
 	if (server)
 		start_server();
+	if (go_file != NULL)
+		warm_then_wait(go_file);
+	if (hazard != NULL)
+		apply_hazard(hazard);
 
 	int fds_before = count_fds();
 	pthread_t tids[64];
@@ -329,7 +420,7 @@ int main(int argc, char **argv)
 		pthread_create(&tids[i], NULL, dial_loop, NULL);
 	for (int i = 0; i < threads; i++)
 		pthread_join(tids[i], NULL);
-	int fds_after = count_fds();
+	int fds_after = count_fds() - (held_fd >= 0);
 
 	printf("attempts=%ld self=%ld refused=%ld connected=%ld failed=%ld first_error=%s "
 	       "fds_leaked=%d",
@@ -341,5 +432,7 @@ int main(int argc, char **argv)
 	if (try_bind)
 		printf(" bind_after=%s", bind_target());
 	printf("\n");
+	if (held_fd >= 0)
+		close(held_fd);
 	return 0;
 }

@@ -1,0 +1,190 @@
+#!/usr/bin/env bats
+# Dial patterns real programs use (issue 11, items 1-5): sockets bound before
+# they dial, Multipath TCP, TCP Fast Open with a long msg_namelen, programs
+# that lose /proc or open() or descriptors, a range the operator changes,
+# threads sharing one socket. Each shows the self-connection without the
+# library under the same conditions first, then none with it, in both modes.
+
+load helpers
+
+setup() {
+	require_netns
+}
+
+# Two ports: bind() prefers the odd one, connect() the even one.
+BOUND_RANGE="50000 50001"
+
+# in_both_modes DIAL-ARGS...: the dial helper under the library in each
+# mode; every dial refused, none self-connected.
+in_both_modes() {
+	local mode
+	for mode in check prebind; do
+		run --separate-stderr in_netns env LD_PRELOAD="$PRELOAD_LIB" NOSELFCONN_MODE=$mode \
+			NOSELFCONN_LOG=1 "$DIAL" "$@"
+		echo "mode $mode: $output; prevented $(prevented)"
+		[ "$status" -eq 0 ]
+		expect self 0
+		expect failed 0
+		[ "$(field refused)" -eq "$(field attempts)" ]
+	done
+}
+
+@test "bound first, bind(ip, 0): the port is chosen at bind time, narrowing comes too late" {
+	NSC_TEST_RANGE="$BOUND_RANGE"
+	run in_netns "$DIAL" -n 100 -b port0 127.0.0.1 50001
+	expect self 100
+	in_both_modes -n 100 -b port0 127.0.0.1 50001
+	run in_netns "$DIAL" -n 100 -b port0 ::1 50001
+	expect self 100
+	in_both_modes -n 100 -b port0 ::1 50001
+}
+
+@test "bound first with IP_BIND_ADDRESS_NO_PORT: the port is chosen at connect time" {
+	NSC_TEST_RANGE="$BOUND_RANGE"
+	run in_netns "$DIAL" -n 100 -b noport 127.0.0.1 50000
+	expect self 100
+	in_both_modes -n 100 -b noport 127.0.0.1 50000
+}
+
+@test "a program's own IP_LOCAL_PORT_RANGE: guarded, and kept exactly as it set it" {
+	run in_netns "$DIAL" -n 300 -P 50000:50001 127.0.0.1 "$TARGET"
+	expect_at_least self 100
+	expect range_changed 0
+	in_both_modes -n 300 -P 50000:50001 -s nonblock 127.0.0.1 "$TARGET"
+	expect range_changed 0
+}
+
+@test "real clients with a source address (nc -s, socat bind=, curl --interface, python source_address)" {
+	NSC_TEST_RANGE="$BOUND_RANGE"
+	# bind(ip, 0) takes the odd port, 50001; curl binds with
+	# IP_BIND_ADDRESS_NO_PORT, so connect() picks 50000.
+	local clients='
+		echo hi | timeout 5 nc -N -s 127.0.0.1 127.0.0.1 50001 && echo "nc connected"
+		echo hi | timeout 5 socat - TCP:127.0.0.1:50001,bind=127.0.0.1 && echo "socat connected"
+		timeout 5 curl -s -m 2 --interface 127.0.0.1 -o /dev/null -w "%{local_port}" \
+			http://127.0.0.1:50000/ 2>/dev/null | grep -qx 50000 && echo "curl connected"
+		timeout 5 python3 "$0" 127.0.0.1 50001 127.0.0.1 && echo "python connected"
+		true'
+	run in_netns sh -c "$clients" "$ROOT/tests/helpers/connect.py"
+	echo "$output"
+	[ "$(grep -c connected <<<"$output")" -eq 4 ]
+	for mode in check prebind; do
+		run --separate-stderr in_netns env LD_PRELOAD="$PRELOAD_LIB" NOSELFCONN_MODE=$mode \
+			NOSELFCONN_LOG=1 sh -c "$clients" "$ROOT/tests/helpers/connect.py"
+		echo "mode $mode: $output"
+		[ "$(grep -c connected <<<"$output")" -eq 0 ]
+	done
+}
+
+@test "Multipath TCP sockets are guarded like TCP" {
+	for addr in 127.0.0.1 ::1; do
+		run in_netns "$DIAL" -n 300 -m "$addr" "$TARGET"
+		expect_at_least self 1
+		in_both_modes -n 300 -m -L "$addr" "$TARGET"
+		expect bind_after ok
+	done
+}
+
+@test "mptcpize (another preload that makes TCP sockets MPTCP), stacked in either order" {
+	local wrap
+	wrap=$(dpkg -L libmptcpwrap0 | grep 'libmptcpwrap\.so\.0$')
+	run in_netns env LD_PRELOAD="$wrap" "$DIAL" -n 300 127.0.0.1 "$TARGET"
+	expect_at_least self 1
+	local order
+	for order in "$wrap:$PRELOAD_LIB" "$SANITIZER_PRELOAD$LIB:$wrap"; do
+		run in_netns env LD_PRELOAD="$order" strace -f -qq -e trace=socket "$DIAL" -n 300 127.0.0.1 "$TARGET"
+		echo "LD_PRELOAD=$order: $output"
+		grep -q IPPROTO_MPTCP <<<"$output" # the sockets really are MPTCP
+		expect self 0
+		expect refused 300
+	done
+	# mptcpize sets LD_PRELOAD to its own library: the wrapper goes inside it.
+	run in_netns env LD_PRELOAD="${NSC_SANITIZER_RUNTIME:-}" mptcpize run "$WRAPPER" "$DIAL" -n 300 127.0.0.1 "$TARGET"
+	expect self 0
+	expect refused 300
+}
+
+@test "sendmsg/sendmmsg(MSG_FASTOPEN) with msg_namelen above 128: the kernel clamps it and dials" {
+	for style in fastopen-sendmsg fastopen-sendmmsg; do
+		run in_netns "$DIAL" -n 300 -N 200 -s $style 127.0.0.1 "$TARGET"
+		expect_at_least self 1
+		in_both_modes -n 300 -N 200 -s $style 127.0.0.1 "$TARGET"
+	done
+}
+
+# A range outside the kernel's default (32768-60999), so that a guessed range
+# would pass the target through.
+OUTSIDE_DEFAULT="61000 61001"
+
+@test "a program that chroots, loses open() or runs out of descriptors stays guarded with the real range" {
+	NSC_TEST_RANGE="$OUTSIDE_DEFAULT"
+	local empty="$BATS_TEST_TMPDIR/empty-root"
+	mkdir -p "$empty"
+	for hazard in "chroot:$empty" noopen nofd; do
+		run in_netns "$DIAL" -n 200 -X "$hazard" 127.0.0.1 61000
+		expect_at_least self 1
+		in_both_modes -n 200 -X "$hazard" 127.0.0.1 61000
+	done
+}
+
+# range_change_run [PRELOAD] DIAL-ARGS...: the dial helper starts in a range
+# without the target, makes one dial, then the operator widens the range
+# over it (as `sysctl -w ... ="1024 65535"` puts a local Redis inside); the
+# counted dials start 1.1 s later.
+range_change_run() {
+	local preload="$1"
+	shift
+	run in_netns sh -c '
+		preload=$1 go=$2
+		shift 2
+		rm -f "$go" "$go.out"
+		echo "40000 40010" > /proc/sys/net/ipv4/ip_local_port_range
+		LD_PRELOAD="$preload" "$@" -G "$go" 127.0.0.1 50000 > "$go.out" &
+		pid=$!
+		until grep -q warm "$go.out" 2>/dev/null; do sleep 0.01; done
+		echo "50000 50001" > /proc/sys/net/ipv4/ip_local_port_range
+		sleep 1.1 # the time the library is given to see it
+		touch "$go"
+		wait "$pid"
+		grep -v warm "$go.out"' range_change "$preload" "$BATS_TEST_TMPDIR/go" "$@"
+}
+
+@test "a range the operator changes while the program runs is honoured within a second" {
+	range_change_run "" "$DIAL" -n 200 -s nonblock
+	expect self 200
+	for mode in check prebind; do
+		range_change_run "$PRELOAD_LIB" env NOSELFCONN_MODE=$mode "$DIAL" -n 200 -s nonblock
+		echo "mode $mode: $output"
+		expect self 0
+		expect refused 200
+		expect attempts 200
+	done
+}
+
+@test "the range is re-read at most once a second, and not for a non-INET connect()" {
+	# 2.5 s of pass-through dials to a listener outside the range.
+	local trace="$BATS_TEST_TMPDIR/trace"
+	NSC_TEST_RANGE="50000 50010" in_netns strace -f -qq -e trace=openat -o "$trace" \
+		env LD_PRELOAD="$PRELOAD_LIB" timeout -s INT 2.5 "$DIAL" -S -n 100000000 -s nonblock 127.0.0.1 8080 || true
+	local reads
+	reads=$(grep -c ip_local_port_range "$trace")
+	echo "range file opened $reads times in 2.5 s"
+	[ "$reads" -ge 2 ]
+	[ "$reads" -le 4 ]
+	# UNIX, NULL and malformed dials: the constructor's read, nothing more.
+	in_netns strace -f -qq -e trace=openat,read -o "$trace" \
+		env LD_PRELOAD="$PRELOAD_LIB" "$BUILD/tests/badcalls" passthrough 50001 >/dev/null
+	[ "$(grep -c ip_local_port_range "$trace")" -eq 1 ]
+}
+
+@test "threads sharing one socket: no self-connection, and never told connected when it is not" {
+	run in_netns "$BUILD/tests/shared" -n 1000 127.0.0.1 "$TARGET"
+	expect_at_least self 1
+	for mode in check prebind; do
+		run in_netns env LD_PRELOAD="$PRELOAD_LIB" NOSELFCONN_MODE=$mode "$BUILD/tests/shared" -n 1000 127.0.0.1 "$TARGET"
+		echo "mode $mode: $output"
+		expect self 0
+		expect lies 0
+		expect refused 1000
+	done
+}
