@@ -82,29 +82,7 @@ masked_range() {
 }
 
 @test "NOSELFCONN_LOG=syslog: one datagram per prevented self-connection to /dev/log" {
-	# A private /dev (mount namespace) whose /dev/log is a listener of ours.
-	run in_netns unshare -m sh -c '
-		set -e
-		keep=$(mktemp -d)
-		mount --bind /dev "$keep"
-		mount -t tmpfs none /dev
-		for node in null zero urandom; do touch /dev/$node; mount --bind "$keep/$node" /dev/$node; done
-		python3 -c "
-import socket, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-s.bind(\"/dev/log\")
-print(\"listening\", flush=True)
-s.settimeout(2)
-try:
-    while True:
-        print(s.recv(4096).decode(), flush=True)
-except socket.timeout:
-    pass
-" > "$keep.log" &
-		while ! grep -q listening "$keep.log" 2>/dev/null; do sleep 0.05; done
-		NOSELFCONN_LOG=syslog LD_PRELOAD="$1" "$2" -n 300 127.0.0.1 50000
-		wait
-		grep -v listening "$keep.log"' syslog "$PRELOAD_LIB" "$DIAL"
+	with_syslog "$PRELOAD_LIB" "$DIAL" -n 300 127.0.0.1 50000
 	echo "$output"
 	[ "$status" -eq 0 ]
 	expect self 0

@@ -121,3 +121,22 @@ bug_then_guard() {
 		fi
 	done
 }
+
+# with_syslog PRELOAD CMD...: CMD with NOSELFCONN_LOG=syslog and PRELOAD, in a
+# private /dev (mount namespace) whose /dev/log is a listener of ours; $output
+# holds CMD's output, then every datagram the listener received.
+with_syslog() {
+	run in_netns unshare -m sh -c '
+		set -e
+		listener=$1 preload=$2
+		shift 2
+		keep=$(mktemp -d)
+		mount --bind /dev "$keep"
+		mount -t tmpfs none /dev
+		for node in null zero urandom; do touch /dev/$node; mount --bind "$keep/$node" /dev/$node; done
+		python3 "$listener" /dev/log > "$keep.log" &
+		until grep -q listening "$keep.log" 2>/dev/null; do sleep 0.05; done
+		NOSELFCONN_LOG=syslog LD_PRELOAD="$preload" "$@"
+		wait
+		grep -v listening "$keep.log"' with_syslog "$ROOT/tests/helpers/syslog_listener.py" "$@"
+}
