@@ -19,17 +19,45 @@ ATTEMPTS=300
 fail() { echo "FAILED: $*" >&2; exit 1; }
 
 WORK=""
+PROXY_PID=""
+BACKEND_PID=""
+CLIENT_PIDS=()
+# Ends what this script started, by pid: never anything else on the machine.
+end() {
+	[ $# -gt 0 ] || return 0
+	kill "$@" 2>/dev/null || true
+	wait "$@" 2>/dev/null || true
+}
+# Ends the clients and the proxy's children that served them (one may still
+# be dialing the backend, or hold a connection to itself).
+end_clients() {
+	end "${CLIENT_PIDS[@]}"
+	CLIENT_PIDS=()
+	[ -n "$PROXY_PID" ] || return 0
+	local children
+	children=$(ps -o pid= --ppid "$PROXY_PID" || true)
+	# shellcheck disable=SC2086 # one word per pid
+	[ -z "$children" ] || end $children
+}
+end_proxy() {
+	[ -n "$PROXY_PID" ] || return 0
+	end_clients
+	end "$PROXY_PID"
+	PROXY_PID=""
+}
 cleanup() {
-	pkill -P $$ 2>/dev/null || true
+	end_clients
+	end_proxy
+	end $BACKEND_PID
 	[ -n "$WORK" ] && rm -rf "$WORK"
 }
 
 # start_proxy [PREFIX...]: socat forwarding PROXY_PORT to the backend.
 start_proxy() {
-	pkill -f "socat TCP-LISTEN:$PROXY_PORT" 2>/dev/null || true
-	sleep 0.2
+	end_proxy
 	"$@" socat TCP-LISTEN:$PROXY_PORT,bind=127.0.0.1,reuseaddr,fork TCP:127.0.0.1:$BACKEND_PORT \
 		2>"$WORK/proxy.log" &
+	PROXY_PID=$!
 	until ss -ltnH "( sport = :$PROXY_PORT )" | grep -q .; do sleep 0.05; done
 }
 
@@ -48,22 +76,23 @@ self_connections() {
 hold_self_connection() {
 	for ((i = 1; i <= $1; i++)); do
 		nc 127.0.0.1 $PROXY_PORT < <(sleep 30) >/dev/null 2>&1 &
-		sleep 0.02
+		CLIENT_PIDS+=($!)
+		sleep 0.02 # the proxy dials the backend as the client arrives
 		if self_connections | grep -q .; then
 			self_connections
 			return 0
 		fi
-		kill $! 2>/dev/null || true
+		end $!
 	done
 	return 1
 }
 
 start_backend() {
 	(cd "$WORK" && exec python3 -m http.server $BACKEND_PORT --bind 127.0.0.1) >"$WORK/backend.log" 2>&1 &
-	local pid=$!
+	BACKEND_PID=$!
 	for _ in $(seq 60); do
 		ss -ltnH "( sport = :$BACKEND_PORT )" | grep -q . && return 0
-		kill -0 "$pid" 2>/dev/null || return 1
+		kill -0 "$BACKEND_PID" 2>/dev/null || return 1
 		sleep 0.05
 	done
 	return 1
@@ -72,6 +101,8 @@ start_backend() {
 inside_namespace() {
 	ip link set lo up
 	echo "$RANGE" >/proc/sys/net/ipv4/ip_local_port_range
+	# A closed self-connection's TIME_WAIT would hide the next one for 60 s.
+	echo 0 >/proc/sys/net/ipv4/tcp_max_tw_buckets
 	WORK="$(mktemp -d)"
 	trap cleanup EXIT
 	echo "hello from the backend" >"$WORK/hello"
@@ -103,7 +134,7 @@ inside_namespace() {
 	fi
 	echo "and the backend cannot start:"
 	grep -m1 -o 'OSError.*' "$WORK/backend.log" | sed 's/^/    /'
-	pkill -f "nc 127.0.0.1 $PROXY_PORT" || true
+	end_clients
 
 	say "2. With noselfconn: noselfconn --log socat ... (the backend still down)"
 	start_proxy "$WRAPPER" --log
@@ -124,7 +155,7 @@ inside_namespace() {
 	fi
 	echo "and 100 clients holding their connections open never find the proxy connected to itself."
 	! hold_self_connection 100 >/dev/null || fail "the proxy connected to itself under noselfconn"
-	pkill -f "nc 127.0.0.1 $PROXY_PORT" || true
+	end_clients
 
 	say "3. The backend starts, and traffic flows through the proxy"
 	start_backend || fail "the backend could not start: $(tail -1 "$WORK/backend.log")"

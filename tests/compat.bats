@@ -129,7 +129,9 @@ print(f"refused={refused} other={other}")'
 with_servers() {
 	in_netns sh -c '
 		socat TCP-LISTEN:50004,reuseaddr,fork EXEC:cat >/dev/null 2>&1 &
+		echo_pid=$!
 		(cd "$0" && exec python3 -m http.server 50006 --bind 127.0.0.1) >/dev/null 2>&1 &
+		web_pid=$!
 		# Wait with ss, not by dialing: an unguarded probe could itself
 		# connect to itself and take the port the server is about to bind.
 		for _ in $(seq 100); do
@@ -138,7 +140,7 @@ with_servers() {
 		done
 		"$@"
 		status=$?
-		pkill -P $$
+		kill "$echo_pid" "$web_pid"
 		exit $status' "$BATS_TEST_TMPDIR/www" "$@"
 }
 
