@@ -84,12 +84,43 @@ static ssize_t read_file(const char *path, char **text)
 	return n;
 }
 
+/*
+ * A sysctl, whole: the kernel answers one read() with as much of the value as
+ * fits and a second with nothing (ip_local_reserved_ports runs to 200 KB), so
+ * one read into a buffer larger than any value, never a loop of small ones.
+ */
+static ssize_t read_sysctl(const char *path, char **text)
+{
+	enum { MAX = 1 << 20 };
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	char *buf = fd >= 0 ? malloc(MAX) : NULL;
+	ssize_t n = -1;
+	if (buf != NULL) {
+		do
+			n = read(fd, buf, MAX);
+		while (n < 0 && errno == EINTR);
+	} else if (fd >= 0) {
+		nsc_audit_out_of_memory();
+	}
+	int saved = errno;
+	if (fd >= 0)
+		close(fd);
+	if (n < 0 || n == MAX) {
+		free(buf);
+		errno = n == MAX ? EFBIG : saved;
+		return -1;
+	}
+	buf[n] = '\0';
+	*text = buf;
+	return n;
+}
+
 /* The sysctls of this namespace: the range, then the reserved ports. */
 static char *read_sysctls(void)
 {
 	char *range = NULL, *reserved = NULL, *both = NULL;
-	if (read_file("/proc/sys/net/ipv4/ip_local_port_range", &range) > 0 &&
-	    read_file("/proc/sys/net/ipv4/ip_local_reserved_ports", &reserved) >= 0 &&
+	if (read_sysctl("/proc/sys/net/ipv4/ip_local_port_range", &range) > 0 &&
+	    read_sysctl("/proc/sys/net/ipv4/ip_local_reserved_ports", &reserved) >= 0 &&
 	    asprintf(&both, "%s%s", range, reserved) < 0)
 		both = NULL;
 	free(range);
