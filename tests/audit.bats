@@ -112,10 +112,12 @@ assert report["sysctl"] == "sysctl -w net.ipv4.ip_local_reserved_ports=50004"
 	# an odd port of the range: the proposal is that set and the listener.
 	local want="$BATS_TEST_TMPDIR/want"
 	"$PYTHON3" -c 'print(",".join(str(p) for p in range(1024, 65536, 2)))' > "$want"
-	# One write(): the kernel parses each write on its own, and cat's would
-	# split a number.
-	run audit_with_scene "'$PYTHON3' -c 'import os, sys; os.write(1, open(sys.argv[1], \"rb\").read())' \
-			'$want' > /proc/sys/net/ipv4/ip_local_reserved_ports
+	# The kernel takes a page per write() and says how much (up to a comma);
+	# cat would split a number between two writes, so a loop on that count.
+	run audit_with_scene "'$PYTHON3' -c 'import os, sys
+text = open(sys.argv[1], \"rb\").read()
+while text:
+    text = text[os.write(1, text):]' '$want' > /proc/sys/net/ipv4/ip_local_reserved_ports
 		start socat TCP-LISTEN:50003,reuseaddr,fork /dev/null >/dev/null 2>&1
 		ulimit -s 256" "listening 50003" --json
 	[ "$status" -eq 0 ]
