@@ -88,8 +88,9 @@ bool nsc_proc_read(struct nsc_proc *proc, long pid)
 		free(status);
 		return false;
 	}
-	if (read_at(dir, "comm", proc->comm, sizeof(proc->comm)) > 0)
-		proc->comm[strcspn(proc->comm, "\n")] = '\0';
+	ssize_t len = read_at(dir, "comm", proc->comm, sizeof(proc->comm));
+	if (len > 0 && proc->comm[len - 1] == '\n') /* the kernel's; a name may hold more */
+		proc->comm[len - 1] = '\0';
 	if (read_at(dir, "status", status, NSC_CMDLINE_MAX) > 0)
 		nsc_parse_status_uid(status, &proc->uid);
 	ssize_t n = read_at(dir, "cmdline", status, NSC_CMDLINE_MAX);
