@@ -137,7 +137,7 @@ static struct nsc_finding **build_index(const struct nsc_report *report, size_t 
 	size_t n = 0;
 	for (size_t i = 0; i < report->count; i++)
 		n += report->items[i].selves.count + report->items[i].exposed.count;
-	struct nsc_finding **index = malloc((n ? n : 1) * sizeof(*index));
+	struct nsc_finding **index = malloc((n ? n : 1) * sizeof(struct nsc_finding *));
 	if (index == NULL)
 		return NULL;
 	n = 0;
@@ -148,7 +148,7 @@ static struct nsc_finding **build_index(const struct nsc_report *report, size_t 
 		for (size_t j = 0; j < ns->exposed.count; j++)
 			index[n++] = &ns->exposed.items[j];
 	}
-	qsort(index, n, sizeof(*index), by_inode);
+	qsort(index, n, sizeof(struct nsc_finding *), by_inode);
 	*count = n;
 	return index;
 }

@@ -211,7 +211,8 @@ static size_t utf8_sequence(const unsigned char *s, size_t n, uint32_t *cp)
 	if (s[0] < 0x80) {
 		*cp = s[0];
 		return 1;
-	} else if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+	}
+	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
 		need = 2, min = 0x80, value = s[0] & 0x1fU;
 	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
 		need = 3, min = 0x800, value = s[0] & 0x0fU;
