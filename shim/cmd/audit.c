@@ -278,7 +278,10 @@ static unsigned long netns_inode(const char *link_path)
 	unsigned long inode = 0;
 	if (n > 0) {
 		target[n] = '\0';
-		if (sscanf(target, "net:[%lu]", &inode) != 1)
+		char *end = NULL;
+		if (strncmp(target, "net:[", 5) == 0)
+			inode = strtoul(target + 5, &end, 10);
+		if (inode != 0 && strcmp(end, "]") != 0)
 			inode = 0;
 	}
 	return inode;

@@ -131,6 +131,7 @@ echo "One getsockname() alone, in a tight loop: $(awk -v c="$("$BENCH" getsockna
 # sockets and a few listeners in one namespace, both run in turn.
 AUDIT_PAIRS=$((2500 / SCALE))
 audit_vs_ss() {
+	# shellcheck disable=SC2016 # expanded by the inner sh, not here
 	in_netns "$DEFAULT_RANGE" sh -c '
 		"$1" "$2" 8080 > "$3" &
 		trap "rm -f \"\$3\"" EXIT
