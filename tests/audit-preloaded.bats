@@ -28,7 +28,7 @@ teardown() {
 	echo "$output"
 	[ "$status" -eq 0 ]
 	grep -Eq "^  pid $with \"sleep\" \"sleep\" \"60\"  user $(id -un) \\(uid $(id -u)\\)$" <<<"$output"
-	! grep -q "^  pid $without " <<<"$output"
+	[ "$(grep -c "^  pid $without " <<<"$output")" -eq 0 ]
 	grep -Eq '^[0-9]+ with it, [0-9]+ without' <<<"$output"
 }
 

@@ -58,5 +58,5 @@ setup() {
 	echo "$output"
 	[ "$status" -eq 0 ]
 	grep -Fqx 'noselfconn_audit_success{} 0' <<<"$output"
-	! grep -q '^noselfconn_self_connections' <<<"$output"
+	[ "$(grep -c '^noselfconn_self_connections' <<<"$output")" -eq 0 ]
 }
