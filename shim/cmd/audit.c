@@ -1,261 +1,376 @@
 /*
- * noselfconn --audit: what in this network namespace is connected to itself,
- * which servers listen where a client could connect to itself while they are
- * down, and the sysctl line that keeps the kernel away from their ports.
+ * noselfconn --audit: in each network namespace audited, what is connected
+ * to itself, which servers listen where a client could connect to itself
+ * while they are down, and the sysctl line that keeps the kernel away from
+ * the ports of the system's own servers (never from other users' ports:
+ * anyone could otherwise choose what root reserves).
+ *
+ * The tables come from /proc/PID/net/tcp{,6} of a process in the namespace
+ * (those files show that process's namespace); /proc/sys/net shows the
+ * namespace of whoever opens it, so the sysctls of another namespace are
+ * read by a child that setns() into it first.
  */
 #define _GNU_SOURCE
 #include "audit.h"
 
-#include <ctype.h>
 #include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
-#include "compat.h"
-#include "portrange.h"
-#include "procnet.h"
-#include "verdict.h"
+#include "exec.h"
 
-#define MAX_OWNERS 8
-
-struct owner {
-	long pid;
-	char command[64];
-};
-
-struct finding {
-	struct nsc_tcp_socket socket;
-	struct owner owners[MAX_OWNERS];
-	int owner_count;
-};
-
-struct findings {
-	struct finding *items;
-	size_t count, capacity;
-};
-
-static void add_finding(struct findings *list, const struct nsc_tcp_socket *s)
+static bool add_finding(struct nsc_findings *list, const struct nsc_tcp_socket *s)
 {
 	if (list->count == list->capacity) {
 		size_t capacity = list->capacity ? 2 * list->capacity : 16;
-		struct finding *items = realloc(list->items, capacity * sizeof(*items));
-		if (items == NULL)
-			return;
+		struct nsc_finding *items = realloc(list->items, capacity * sizeof(*items));
+		if (items == NULL) {
+			nsc_audit_out_of_memory();
+			return false;
+		}
 		list->items = items;
 		list->capacity = capacity;
 	}
-	list->items[list->count++] = (struct finding){ .socket = *s };
+	list->items[list->count++] = (struct nsc_finding){ .socket = *s };
+	return true;
 }
 
-/* A whole small /proc file, NUL-terminated; empty when unreadable. */
-static void read_small_file(const char *path, char *text, size_t size)
+/* All of what fd holds, NUL-terminated, in *text (malloc'd); -1 on error. */
+static ssize_t read_all(int fd, char **text)
 {
-	text[0] = '\0';
-	FILE *f = fopen(path, "re");
-	if (f == NULL)
-		return;
-	size_t n = fread(text, 1, size - 1, f);
-	text[n] = '\0';
-	fclose(f);
-}
-
-static void scan_table(const char *path, int family, struct nsc_port_range range,
-		       const struct nsc_port_set *reserved, struct findings *selves,
-		       struct findings *exposed)
-{
-	FILE *f = fopen(path, "re");
-	if (f == NULL)
-		return; /* no IPv6, or /proc/net hidden */
-	char line[512];
-	struct nsc_tcp_socket s;
-	while (fgets(line, sizeof(line), f) != NULL) {
-		if (!nsc_parse_tcp_line(line, family, &s))
-			continue; /* the header */
-		if (s.state == NSC_TCP_LISTEN) {
-			if (s.local_port >= range.low && s.local_port <= range.high &&
-			    !nsc_port_set_has(reserved, s.local_port))
-				add_finding(exposed, &s);
-		} else if (s.state != NSC_TCP_TIME_WAIT && nsc_tcp_is_self(&s)) {
-			add_finding(selves, &s);
+	size_t len = 0, size = 4096;
+	char *buf = malloc(size);
+	while (buf != NULL) {
+		if (len + 1 == size) {
+			char *grown = realloc(buf, size *= 2);
+			if (grown == NULL)
+				break;
+			buf = grown;
 		}
+		ssize_t n = read(fd, buf + len, size - 1 - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			break;
+		if (n == 0) {
+			buf[len] = '\0';
+			*text = buf;
+			return (ssize_t)len;
+		}
+		len += (size_t)n;
 	}
-	fclose(f);
+	if (buf == NULL || len + 1 == size)
+		nsc_audit_out_of_memory();
+	free(buf);
+	return -1;
 }
 
-static void add_owner(struct finding *f, long pid)
+static ssize_t read_file(const char *path, char **text)
 {
-	if (f->owner_count == MAX_OWNERS)
-		return;
-	struct owner *o = &f->owners[f->owner_count++];
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return -1;
+	ssize_t n = read_all(fd, text);
+	int saved = errno;
+	close(fd);
+	errno = saved;
+	return n;
+}
+
+/*
+ * A sysctl, whole: the kernel answers one read() with as much of the value as
+ * fits and a second with nothing (ip_local_reserved_ports runs to 200 KB), so
+ * one read into a buffer larger than any value, never a loop of small ones.
+ */
+static ssize_t read_sysctl(const char *path, char **text)
+{
+	enum { MAX = 1 << 20 };
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	char *buf = fd >= 0 ? malloc(MAX) : NULL;
+	ssize_t n = -1;
+	if (buf != NULL) {
+		do
+			n = read(fd, buf, MAX);
+		while (n < 0 && errno == EINTR);
+	} else if (fd >= 0) {
+		nsc_audit_out_of_memory();
+	}
+	int saved = errno;
+	if (fd >= 0)
+		close(fd);
+	if (n < 0 || n == MAX) {
+		free(buf);
+		errno = n == MAX ? EFBIG : saved;
+		return -1;
+	}
+	buf[n] = '\0';
+	*text = buf;
+	return n;
+}
+
+/* The sysctls of this namespace: the range, then the reserved ports. */
+static char *read_sysctls(void)
+{
+	char *range = NULL, *reserved = NULL, *both = NULL;
+	if (read_sysctl("/proc/sys/net/ipv4/ip_local_port_range", &range) > 0 &&
+	    read_sysctl("/proc/sys/net/ipv4/ip_local_reserved_ports", &reserved) >= 0 &&
+	    asprintf(&both, "%s%s", range, reserved) < 0)
+		both = NULL;
+	free(range);
+	free(reserved);
+	return both;
+}
+
+/* The sysctls of namespace `ns`, read by a child that joins it. */
+static char *read_sysctls_of(const struct nsc_netns *ns)
+{
 	char path[64];
-	o->pid = pid;
-	snprintf(path, sizeof(path), "/proc/%ld/comm", pid);
-	read_small_file(path, o->command, sizeof(o->command));
-	o->command[strcspn(o->command, "\n")] = '\0';
-}
-
-static void match_inode(struct findings *list, unsigned long inode, long pid)
-{
-	for (size_t i = 0; i < list->count; i++) {
-		struct finding *f = &list->items[i];
-		if (f->socket.inode == inode && inode != 0 &&
-		    (f->owner_count == 0 || f->owners[f->owner_count - 1].pid != pid))
-			add_owner(f, pid);
+	snprintf(path, sizeof(path), "/proc/%ld/ns/net", ns->pid);
+	int ns_fd = open(path, O_RDONLY | O_CLOEXEC), pipe_fds[2];
+	if (ns_fd < 0 || pipe2(pipe_fds, O_CLOEXEC) != 0) {
+		fprintf(stderr, "noselfconn: audit: %s: %s\n", path, strerror(errno));
+		if (ns_fd >= 0)
+			close(ns_fd);
+		return NULL;
 	}
-}
-
-/* Owners through the socket inode in /proc/PID/fd, where readable. */
-static void find_owners(struct findings *selves, struct findings *exposed)
-{
-	DIR *proc = opendir("/proc");
-	if (proc == NULL)
-		return;
-	struct dirent *p;
-	while ((p = readdir(proc)) != NULL) {
-		if (!isdigit((unsigned char)p->d_name[0]))
-			continue;
-		long pid = strtol(p->d_name, NULL, 10);
-		char dir_path[64];
-		snprintf(dir_path, sizeof(dir_path), "/proc/%ld/fd", pid);
-		DIR *fds = opendir(dir_path);
-		if (fds == NULL)
-			continue;
-		struct dirent *fd;
-		while ((fd = readdir(fds)) != NULL) {
-			char link_path[384], target[64];
-			snprintf(link_path, sizeof(link_path), "%s/%s", dir_path, fd->d_name);
-			ssize_t n = readlink(link_path, target, sizeof(target) - 1);
+	pid_t child = fork();
+	if (child == 0) {
+		close(pipe_fds[0]);
+		char *text = setns(ns_fd, CLONE_NEWNET) == 0 ? read_sysctls() : NULL;
+		size_t len = text != NULL ? strlen(text) : 0, done = 0;
+		while (done < len) {
+			ssize_t n = write(pipe_fds[1], text + done, len - done);
 			if (n <= 0)
-				continue;
-			target[n] = '\0';
-			char *end;
-			if (strncmp(target, "socket:[", 8) != 0)
-				continue;
-			unsigned long inode = strtoul(target + 8, &end, 10);
-			if (strcmp(end, "]") == 0) {
-				match_inode(selves, inode, pid);
-				match_inode(exposed, inode, pid);
-			}
+				_exit(1);
+			done += (size_t)n;
 		}
-		closedir(fds);
+		_exit(text != NULL ? 0 : 1);
 	}
-	closedir(proc);
-}
-
-static void print_json_string(const char *s)
-{
-	putchar('"');
-	for (; *s != '\0'; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c == '"' || c == '\\')
-			printf("\\%c", c);
-		else if (c < 0x20)
-			printf("\\u%04x", c);
-		else
-			putchar(c);
+	close(ns_fd);
+	close(pipe_fds[1]);
+	char *text = NULL;
+	int status = 0;
+	if (child < 0 || read_all(pipe_fds[0], &text) < 0)
+		status = -1;
+	close(pipe_fds[0]);
+	if (child > 0 && (waitpid(child, &status, 0) != child || status != 0))
+		status = -1;
+	if (status != 0) {
+		fprintf(stderr, "noselfconn: audit: cannot read the sysctls of %s (setns needs root)\n",
+			path);
+		free(text);
+		return NULL;
 	}
-	putchar('"');
+	return text;
 }
 
-static void print_owners_text(const struct finding *f)
+static bool scan_table(struct nsc_netns *ns, const char *table, int family,
+		       const struct nsc_port_set *reserved)
 {
-	if (f->owner_count == 0)
-		printf("  (owner not visible)");
-	for (int i = 0; i < f->owner_count; i++)
-		printf("  pid %ld (%s)", f->owners[i].pid, f->owners[i].command);
-	printf("\n");
-}
-
-static void print_findings_json(const char *name, const struct findings *list)
-{
-	printf("\"%s\":[", name);
-	for (size_t i = 0; i < list->count; i++) {
-		const struct finding *f = &list->items[i];
-		char address[64];
-		nsc_format_address(f->socket.family, f->socket.local, address, sizeof(address));
-		printf("%s{\"address\":\"%s\",\"port\":%u,\"state\":\"%s\",\"owners\":[", i ? "," : "",
-		       address, f->socket.local_port, nsc_tcp_state_name(f->socket.state));
-		for (int j = 0; j < f->owner_count; j++) {
-			printf("%s{\"pid\":%ld,\"command\":", j ? "," : "", f->owners[j].pid);
-			print_json_string(f->owners[j].command);
-			printf("}");
+	char path[64];
+	if (ns->current)
+		snprintf(path, sizeof(path), "/proc/net/%s", table);
+	else
+		snprintf(path, sizeof(path), "/proc/%ld/net/%s", ns->pid, table);
+	char *text = NULL;
+	if (read_file(path, &text) < 0) {
+		if (text == NULL && errno == ENOENT && family == AF_INET6)
+			return true; /* no IPv6 */
+		fprintf(stderr, "noselfconn: audit: %s: %s\n", path, strerror(errno));
+		return false;
+	}
+	bool ok = true;
+	char *line = strchr(text, '\n'); /* past the header */
+	struct nsc_tcp_socket s;
+	while (ok && line != NULL && *++line != '\0') {
+		char *end = strchr(line, '\n');
+		if (end != NULL)
+			*end = '\0';
+		if (!nsc_parse_tcp_line(line, family, &s)) {
+			fprintf(stderr, "noselfconn: audit: %s: cannot parse \"%.80s\"\n", path, line);
+			ok = false;
+		} else if (s.state == NSC_TCP_LISTEN) {
+			if (s.local_port >= ns->range.low && s.local_port <= ns->range.high &&
+			    !nsc_port_set_has(reserved, s.local_port))
+				ok = add_finding(&ns->exposed, &s);
+		} else if (s.state != NSC_TCP_TIME_WAIT && nsc_tcp_is_self(&s)) {
+			ok = add_finding(&ns->selves, &s);
 		}
-		printf("]}");
+		line = end;
 	}
-	printf("]");
+	free(text);
+	return ok;
 }
 
-static void print_findings_text(const struct findings *list)
+/* The set as text, allocated to its full length. */
+static char *format_ports(const struct nsc_port_set *set)
 {
-	for (size_t i = 0; i < list->count; i++) {
-		const struct finding *f = &list->items[i];
-		char address[64];
-		nsc_format_address(f->socket.family, f->socket.local, address, sizeof(address));
-		printf(f->socket.family == AF_INET6 ? "  [%s]:%u  %s" : "  %s:%u  %s", address,
-		       f->socket.local_port, nsc_tcp_state_name(f->socket.state));
-		print_owners_text(f);
-	}
+	size_t len = nsc_port_set_format(set, NULL, 0);
+	char *text = malloc(len + 1);
+	if (text != NULL)
+		nsc_port_set_format(set, text, len + 1);
+	return text;
 }
 
-int nsc_audit(bool json)
+/* The proposal: what is reserved, and the ports of the system's listeners. */
+static bool propose(struct nsc_netns *ns, struct nsc_port_set *set)
 {
-	char text[65536];
-	struct nsc_port_range range = NSC_DEFAULT_RANGE;
-	nsc_read_port_range(NSC_PORT_RANGE_FILE, &range);
-
-	static struct nsc_port_set reserved, suggested;
-	read_small_file("/proc/sys/net/ipv4/ip_local_reserved_ports", text, sizeof(text));
-	char reserved_text[sizeof(text)];
-	memset(&reserved, 0, sizeof(reserved));
-	nsc_port_set_parse(&reserved, text);
-	nsc_port_set_format(&reserved, reserved_text, sizeof(reserved_text));
-
-	struct findings selves = { 0 }, exposed = { 0 };
-	scan_table("/proc/net/tcp", AF_INET, range, &reserved, &selves, &exposed);
-	scan_table("/proc/net/tcp6", AF_INET6, range, &reserved, &selves, &exposed);
-	find_owners(&selves, &exposed);
-
-	suggested = reserved;
-	for (size_t i = 0; i < exposed.count; i++)
-		nsc_port_set_add(&suggested, exposed.items[i].socket.local_port);
-	char suggested_text[sizeof(text)], sysctl[sizeof(text) + 64] = "";
-	nsc_port_set_format(&suggested, suggested_text, sizeof(suggested_text));
-	if (exposed.count > 0)
-		snprintf(sysctl, sizeof(sysctl), "sysctl -w net.ipv4.ip_local_reserved_ports=%s",
-			 suggested_text);
-
-	char netns[64] = "?";
-	ssize_t n = readlink("/proc/self/ns/net", netns, sizeof(netns) - 1);
-	netns[n > 0 ? n : 1] = '\0';
-
-	if (json) {
-		printf("{\"netns\":");
-		print_json_string(netns);
-		printf(",\"ephemeral_range\":[%u,%u],", range.low, range.high);
-		print_findings_json("self_connections", &selves);
-		printf(",");
-		print_findings_json("exposed_listeners", &exposed);
-		printf(",\"reserved_ports\":\"%s\",\"suggested_reserved_ports\":\"%s\",\"sysctl\":",
-		       reserved_text, exposed.count ? suggested_text : reserved_text);
-		print_json_string(sysctl);
-		printf("}\n");
-	} else {
-		printf("noselfconn audit of network namespace %s, ephemeral ports %u-%u\n\n", netns,
-		       range.low, range.high);
-		printf("Connected to itself: %zu\n", selves.count);
-		print_findings_text(&selves);
-		printf("\nListening inside the ephemeral range: %zu\n", exposed.count);
-		if (exposed.count > 0)
-			printf("(while one of these is down, a client on this host dialing it can connect to itself)\n");
-		print_findings_text(&exposed);
-		if (exposed.count > 0)
-			printf("\nTo keep the kernel from choosing these ports for clients (as root; add the\n"
-			       "same value to /etc/sysctl.d/ to keep it across reboots):\n  %s\n", sysctl);
+	bool any = false;
+	for (size_t i = 0; i < ns->exposed.count; i++) {
+		struct nsc_finding *f = &ns->exposed.items[i];
+		f->proposed = nsc_is_system_uid(f->socket.uid);
+		if (f->proposed)
+			nsc_port_set_add(set, f->socket.local_port);
+		any |= f->proposed;
 	}
-	free(selves.items);
-	free(exposed.items);
-	return selves.count > 0 ? 1 : 0;
+	ns->proposed_in_range = nsc_port_set_count(set, ns->range.low, ns->range.high);
+	ns->suggested_text = format_ports(set);
+	if (ns->suggested_text == NULL)
+		return false;
+	char prefix[96] = "";
+	if (!ns->current)
+		snprintf(prefix, sizeof(prefix), "nsenter --net=/proc/%ld/ns/net ", ns->pid);
+	if (asprintf(&ns->sysctl, "%ssysctl -w net.ipv4.ip_local_reserved_ports=%s", prefix,
+		     ns->suggested_text) < 0)
+		return false;
+	if (!any)
+		ns->sysctl[0] = '\0';
+	return true;
+}
+
+/* One namespace: sysctls, both tables, the proposal. */
+static bool audit_netns(struct nsc_netns *ns)
+{
+	char *sysctls = ns->current ? read_sysctls() : read_sysctls_of(ns);
+	if (sysctls == NULL) {
+		if (ns->current)
+			fprintf(stderr, "noselfconn: audit: cannot read /proc/sys/net/ipv4: %s\n",
+				strerror(errno));
+		return false;
+	}
+	char *reserved = strchr(sysctls, '\n');
+	struct nsc_port_set *set = calloc(1, sizeof(*set));
+	bool ok = set != NULL && reserved != NULL &&
+		  nsc_parse_port_range(sysctls, (size_t)(reserved - sysctls), &ns->range) &&
+		  nsc_port_set_parse(set, reserved + 1);
+	if (!ok)
+		fprintf(stderr, "noselfconn: audit: cannot parse the port sysctls of %s\n",
+			set == NULL ? "(out of memory)" : "a namespace");
+	ok = ok && (ns->reserved_text = format_ports(set)) != NULL &&
+	     scan_table(ns, "tcp", AF_INET, set) && scan_table(ns, "tcp6", AF_INET6, set) &&
+	     propose(ns, set);
+	free(set);
+	free(sysctls);
+	return ok;
+}
+
+static unsigned long netns_inode(const char *link_path)
+{
+	char target[64];
+	ssize_t n = readlink(link_path, target, sizeof(target) - 1);
+	unsigned long inode = 0;
+	if (n > 0) {
+		target[n] = '\0';
+		char *end = NULL;
+		if (strncmp(target, "net:[", 5) == 0)
+			inode = strtoul(target + 5, &end, 10);
+		if (inode != 0 && strcmp(end, "]") != 0)
+			inode = 0;
+	}
+	return inode;
+}
+
+static bool add_netns(struct nsc_report *report, unsigned long inode, long pid, bool current)
+{
+	for (size_t i = 0; i < report->count; i++)
+		if (report->items[i].inode == inode)
+			return true;
+	if (report->count == report->capacity) {
+		size_t more = report->capacity ? 2 * report->capacity : 8;
+		struct nsc_netns *grown = realloc(report->items, more * sizeof(*grown));
+		if (grown == NULL) {
+			nsc_audit_out_of_memory();
+			return false;
+		}
+		report->items = grown;
+		report->capacity = more;
+	}
+	report->items[report->count++] = (struct nsc_netns){ .inode = inode, .pid = pid,
+							     .current = current };
+	return true;
+}
+
+/* This namespace, and with all_namespaces every other one a process is in. */
+static bool find_namespaces(struct nsc_report *report)
+{
+	unsigned long self = netns_inode("/proc/self/ns/net");
+	if (self == 0 || !add_netns(report, self, (long)getpid(), true)) {
+		fprintf(stderr, "noselfconn: audit: cannot read /proc/self/ns/net\n");
+		return false;
+	}
+	DIR *proc = report->all_namespaces ? opendir("/proc") : NULL;
+	if (report->all_namespaces && proc == NULL) {
+		fprintf(stderr, "noselfconn: audit: /proc: %s\n", strerror(errno));
+		return false;
+	}
+	bool ok = true;
+	const struct dirent *p;
+	while (ok && proc != NULL && (p = readdir(proc)) != NULL) {
+		if (p->d_name[0] < '1' || p->d_name[0] > '9')
+			continue;
+		char path[300];
+		snprintf(path, sizeof(path), "/proc/%s/ns/net", p->d_name);
+		unsigned long inode = netns_inode(path);
+		if (inode != 0) /* else gone, or a kernel thread's */
+			ok = add_netns(report, inode, strtol(p->d_name, NULL, 10), false);
+	}
+	if (proc != NULL)
+		closedir(proc);
+	return ok;
+}
+
+static void free_report(struct nsc_report *report)
+{
+	for (size_t i = 0; i < report->count; i++) {
+		struct nsc_netns *ns = &report->items[i];
+		free(ns->selves.items);
+		free(ns->exposed.items);
+		free(ns->reserved_text);
+		free(ns->suggested_text);
+		free(ns->sysctl);
+	}
+	for (size_t i = 0; i < report->procs.count; i++)
+		nsc_proc_free(&report->procs.items[i]);
+	free(report->procs.items);
+	free(report->items);
+}
+
+int nsc_audit(const struct nsc_audit_options *options)
+{
+	if (options->preloaded)
+		return nsc_audit_preloaded(options->format == NSC_AUDIT_JSON);
+	struct nsc_report report = { .all_namespaces = options->all_namespaces };
+	bool ok = find_namespaces(&report);
+	for (size_t i = 0; ok && i < report.count; i++)
+		ok = audit_netns(&report.items[i]);
+	ok = ok && nsc_find_owners(&report);
+	bool gathered = ok;
+	ok = ok && nsc_print_report(&report, options->format);
+	size_t selves = 0;
+	for (size_t i = 0; i < report.count; i++)
+		selves += report.items[i].selves.count;
+	free_report(&report);
+	if (!ok) {
+		if (options->format == NSC_AUDIT_PROMETHEUS && !gathered)
+			nsc_print_prometheus_failure();
+		return NSC_EXIT_FAILURE;
+	}
+	return selves > 0 ? 1 : 0;
 }

@@ -1,13 +1,113 @@
-/* noselfconn --audit: see audit.c. */
+/* noselfconn --audit: see audit.c (namespaces, tables, the proposal),
+ * owners.c (who holds each socket), audit_output.c (text, JSON,
+ * Prometheus) and preloaded.c (--preloaded). */
 #ifndef NOSELFCONN_AUDIT_H
 #define NOSELFCONN_AUDIT_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
+#include "procnet.h"
 #include "verdict.h"
 
-/* Reports on this network namespace; returns 1 if something is connected
- * to itself, else 0. `json` picks one JSON object instead of text. */
-int nsc_audit(bool json);
+enum nsc_audit_format { NSC_AUDIT_TEXT, NSC_AUDIT_JSON, NSC_AUDIT_PROMETHEUS };
+
+struct nsc_audit_options {
+	enum nsc_audit_format format;
+	bool all_namespaces; /* every network namespace on the host (root) */
+	bool preloaded;	     /* list the processes carrying the library instead */
+};
+
+/* Returns 0 when nothing is connected to itself, 1 when something is, and
+ * NSC_EXIT_FAILURE (after a message on stderr) when the audit could not be
+ * made whole: never a partial report with status 0. */
+int nsc_audit(const struct nsc_audit_options *options);
+
+/* What follows is shared by the audit's own files. */
+
+/* Listeners of root and system accounts (adduser --system: uid < 1000) go
+ * into the proposed line; other users' never, or they could steer it. */
+#define NSC_SYSTEM_UID_MAX 999UL
+#define NSC_MAX_OWNERS 8
+#define NSC_COMM_SIZE 17     /* the kernel's TASK_COMM_LEN, and a NUL */
+#define NSC_CMDLINE_MAX 4096 /* bytes of /proc/PID/cmdline kept */
+
+/* A process, raw as /proc shows it: escape before printing. */
+struct nsc_proc {
+	long pid;
+	char comm[NSC_COMM_SIZE];
+	char *cmdline; /* arguments separated by NULs; NULL when unreadable */
+	size_t cmdline_len;
+	unsigned long uid;
+};
+
+struct nsc_procs {
+	struct nsc_proc *items;
+	size_t count, capacity;
+};
+
+struct nsc_finding {
+	struct nsc_tcp_socket socket;
+	size_t owners[NSC_MAX_OWNERS]; /* indices into nsc_report.procs */
+	int owner_count, owners_more;
+	bool proposed; /* a listener whose port goes into the sysctl line */
+};
+
+struct nsc_findings {
+	struct nsc_finding *items;
+	size_t count, capacity;
+};
+
+struct nsc_netns {
+	unsigned long inode; /* of /proc/PID/ns/net */
+	long pid;	     /* a process in it: names it; its /proc/PID/net */
+	bool current;	     /* the namespace noselfconn runs in */
+	struct nsc_port_range range;
+	struct nsc_findings selves, exposed;
+	char *reserved_text, *suggested_text, *sysctl; /* sysctl: "" if none */
+	unsigned proposed_in_range; /* ephemeral ports the proposal reserves */
+};
+
+struct nsc_report {
+	struct nsc_netns *items;
+	size_t count, capacity;
+	struct nsc_procs procs;
+	bool all_namespaces;
+};
+
+bool nsc_is_system_uid(unsigned long uid);
+
+/* The user name of uid (cached), or NULL when it has none. */
+const char *nsc_user_name(unsigned long uid);
+
+/* Reads /proc/PID/comm, cmdline and the real uid; false when it is gone. */
+bool nsc_proc_read(struct nsc_proc *proc, long pid);
+void nsc_proc_free(struct nsc_proc *proc);
+
+/* Appends a process; its index in *index. False when out of memory. */
+bool nsc_procs_add(struct nsc_procs *procs, const struct nsc_proc *proc, size_t *index);
+
+/* Fills the owners of every finding of every namespace: one pass over
+ * /proc/ * /fd, each socket inode looked up in a sorted index. False
+ * (after a message) when out of memory. */
+bool nsc_find_owners(struct nsc_report *report);
+
+/* Prints the report; false when stdout could not take it. */
+bool nsc_print_report(const struct nsc_report *report, enum nsc_audit_format format);
+
+/* The Prometheus form of a failed audit: noselfconn_audit_success 0. */
+void nsc_print_prometheus_failure(void);
+
+/* --preloaded: 0, or NSC_EXIT_FAILURE after a message. */
+int nsc_audit_preloaded(bool json);
+
+/* Shared printing helpers: `s` of `len` bytes, escaped for the form. */
+void nsc_print_text_escaped(const char *s, size_t len, size_t max);
+void nsc_print_json_string(const char *s, size_t len);
+void nsc_print_json_proc(const struct nsc_proc *proc);
+void nsc_print_text_proc(const struct nsc_proc *proc);
+
+/* An allocation failed: the message, once. */
+void nsc_audit_out_of_memory(void);
 
 #endif

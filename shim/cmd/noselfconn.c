@@ -19,7 +19,8 @@ static void usage(FILE *out)
 	fprintf(out,
 		"Usage: noselfconn [OPTION]... [--] COMMAND [ARG]...\n"
 		"       noselfconn --supervise [--fallback=preload|none] [--] COMMAND [ARG]...\n"
-		"       noselfconn --audit [--json]\n"
+		"       noselfconn --audit [--all-namespaces] [--json|--prometheus]\n"
+		"       noselfconn --audit --preloaded [--json]\n"
 		"Run COMMAND so that its TCP dials never connect to themselves.\n"
 		"\n"
 		"  -m, --mode=MODE   check (default), prebind or off (NOSELFCONN_MODE)\n"
@@ -36,17 +37,28 @@ static void usage(FILE *out)
 		"                    to itself (exit 1 if anything is), which servers\n"
 		"                    listen inside the ephemeral range, and the sysctl\n"
 		"                    line that would protect them\n"
-		"      --json        with --audit: one JSON object\n"
+		"                    (listeners of root and system accounts only: other\n"
+		"                    users' are listed apart, never proposed)\n"
+		"      --json        with --audit: one JSON object (valid UTF-8)\n"
+		"      --prometheus  with --audit: metrics for node_exporter's textfile\n"
+		"                    collector\n"
+		"      --all-namespaces\n"
+		"                    with --audit, as root: every network namespace on\n"
+		"                    the host, each named by a process in it\n"
+		"      --preloaded   with --audit: list the processes that carry\n"
+		"                    libnoselfconn.so (exit 0)\n"
 		"  -h, --help        show this help and exit\n"
 		"  -V, --version     show the version and exit\n"
 		"\n"
 		"The library is added to LD_PRELOAD, after what is already there.\n"
 		"Exit status: COMMAND's, or 2 for a usage error, 125 if noselfconn\n"
-		"itself fails, 126 if COMMAND cannot run, 127 if it is not found.\n");
+		"itself fails, 126 if COMMAND cannot run, 127 if it is not found.\n"
+		"With --audit: 0 when nothing is connected to itself, 1 when something\n"
+		"is, 2 for a usage error, 125 when the audit failed (no partial report).\n");
 }
 
 struct options {
-	bool audit, json, supervise;
+	bool audit, json, prometheus, all_namespaces, preloaded, supervise;
 	bool fallback_given, setting_given; /* for check_combination() */
 	enum nsc_fallback fallback;
 };
@@ -80,6 +92,9 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "fallback", required_argument, NULL, 'f' },
 		{ "audit", no_argument, NULL, 'a' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "prometheus", no_argument, NULL, 'P' },
+		{ "all-namespaces", no_argument, NULL, 'A' },
+		{ "preloaded", no_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -107,6 +122,9 @@ static int parse_options(int argc, char **argv, struct options *o)
 		case 's': o->supervise = true; break;
 		case 'a': o->audit = true; break;
 		case 'j': o->json = true; break;
+		case 'P': o->prometheus = true; break;
+		case 'A': o->all_namespaces = true; break;
+		case 'p': o->preloaded = true; break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -136,6 +154,12 @@ static int check_combination(const struct options *o, bool has_command)
 {
 	bool running = !o->audit;
 	if (!goes_with(o->json, o->audit, "--json", "--audit") ||
+	    !goes_with(o->prometheus, o->audit, "--prometheus", "--audit") ||
+	    !goes_with(o->all_namespaces, o->audit, "--all-namespaces", "--audit") ||
+	    !goes_with(o->preloaded, o->audit, "--preloaded", "--audit") ||
+	    !goes_with(o->prometheus, !o->json, "--prometheus", "--audit, not --json") ||
+	    !goes_with(o->preloaded, !o->prometheus && !o->all_namespaces, "--preloaded",
+		       "--audit [--json], not --prometheus or --all-namespaces") ||
 	    !goes_with(o->fallback_given, o->supervise, "--fallback", "--supervise") ||
 	    !goes_with(o->supervise, running, "--supervise", "a command, not --audit") ||
 	    !goes_with(o->setting_given, running, "--mode and --log", "a command, not --audit") ||
@@ -157,8 +181,15 @@ int main(int argc, char **argv)
 		status = check_combination(&o, optind < argc);
 	if (status >= 0)
 		return status;
-	if (o.audit)
-		return nsc_audit(o.json);
+	if (o.audit) {
+		struct nsc_audit_options audit = {
+			.format = o.json ? NSC_AUDIT_JSON
+				: o.prometheus ? NSC_AUDIT_PROMETHEUS : NSC_AUDIT_TEXT,
+			.all_namespaces = o.all_namespaces,
+			.preloaded = o.preloaded,
+		};
+		return nsc_audit(&audit);
+	}
 	if (o.supervise)
 		return nsc_supervise(&argv[optind], o.fallback);
 	return nsc_run_preloaded(&argv[optind]);

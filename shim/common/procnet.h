@@ -18,6 +18,7 @@ struct nsc_tcp_socket {
 	uint16_t local_port;
 	uint16_t remote_port;
 	unsigned state;
+	unsigned long uid; /* the socket's owner, as the reader's user namespace sees it */
 	unsigned long inode;
 };
 
@@ -44,7 +45,32 @@ bool nsc_port_set_has(const struct nsc_port_set *set, unsigned port);
 /* Adds "8080,9000-9010" (ip_local_reserved_ports) to the set; false on garbage. */
 bool nsc_port_set_parse(struct nsc_port_set *set, const char *text);
 
-/* The set as ip_local_reserved_ports wants it, ranges joined: "8080,9000-9010". */
-void nsc_port_set_format(const struct nsc_port_set *set, char *text, size_t size);
+/* How many ports of low..high the set holds. */
+unsigned nsc_port_set_count(const struct nsc_port_set *set, unsigned low, unsigned high);
+
+/*
+ * The set as ip_local_reserved_ports wants it, ranges joined: "8080,9000-9010".
+ * As snprintf: writes at most `size` bytes (NUL-terminated when size > 0) and
+ * returns the length of the whole text, so a caller whose buffer was too
+ * small (or NULL, 0) learns the size to allocate. Never silently truncated.
+ */
+size_t nsc_port_set_format(const struct nsc_port_set *set, char *text, size_t size);
+
+/*
+ * `in` as the body of a JSON string (no quotes), pure ASCII: '"', '\\' and
+ * control characters escaped, every other character outside ASCII written
+ * as \uXXXX (a surrogate pair above U+FFFF), and each byte that is not part
+ * of valid UTF-8 (overlong, surrogate, above U+10FFFF, truncated) replaced
+ * by \ufffd, as Go's encoding/json does. The output is valid UTF-8 and
+ * carries no terminal sequence. Returns, as snprintf, the whole length.
+ */
+size_t nsc_json_escape(char *out, size_t size, const char *in, size_t len);
+
+/* The real uid from the text of /proc/PID/status ("Uid:\t1000\t..."). */
+bool nsc_parse_status_uid(const char *status, unsigned long *uid);
+
+/* Whether a line of /proc/PID/maps maps a file named libnoselfconn.so
+ * (also when the file was replaced or deleted since). */
+bool nsc_maps_line_is_library(const char *line);
 
 #endif

@@ -129,6 +129,30 @@ echo "(empty): a preloaded shared object with no code at all, the floor any prel
 echo "       vs-empty: the library's start-up against it, exec by exec."
 echo "One getsockname() alone, in a tight loop: $(awk -v c="$("$BENCH" getsockname 1000000)" 'BEGIN { printf "%.0f", 1e9 / c }') ns."
 
+# noselfconn --audit against ss -tanp on the same sockets: 2 x 2500 connected
+# sockets and a few listeners in one namespace, both run in turn.
+AUDIT_PAIRS=$((2500 / SCALE))
+audit_vs_ss() {
+	# shellcheck disable=SC2016 # expanded by the inner sh, not here
+	in_netns "$DEFAULT_RANGE" sh -c '
+		"$1" "$2" 8080 > "$3" &
+		trap "rm -f \"\$3\"" EXIT
+		crowd=$!
+		until grep -q ready "$3" 2>/dev/null; do kill -0 "$crowd" || exit 1; sleep 0.05; done
+		for round in $(seq "$4"); do
+			a=$(date +%s%N); "$5" --audit >/dev/null; b=$(date +%s%N)
+			ss -tanp >/dev/null; c=$(date +%s%N)
+			echo "$(((c - b) / 1000)) $(((b - a) / 1000)) 0 0"
+		done
+		kill "$crowd"' sh "$ROOT/tests/helpers/sockets.py" "$AUDIT_PAIRS" "$(mktemp)" "$ROUNDS" \
+		"$BUILD/noselfconn"
+}
+echo
+echo "noselfconn --audit against ss -tanp, $((2 * AUDIT_PAIRS)) connected sockets in one namespace"
+echo "(times in microseconds; ratio: audit time / ss time, median, min-max):"
+printf '%-20s %-8s %10s %10s   %-19s\n' case "" "ss -tanp" "audit" "ratio (min-max)"
+audit_vs_ss | summary | row audit-vs-ss ""
+
 echo
 echo "System calls per dial (strace, the calls the library can make, 200 non-blocking dials to a listener):"
 printf '%-10s %-22s %-22s\n' mode "pass-through (port 8080)" "guarded (port 40000)"

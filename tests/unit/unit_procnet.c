@@ -1,5 +1,6 @@
 /* Unit tests of the audit's pure helpers in shim/procnet.c. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -14,12 +15,16 @@ static void test_lines(void)
 	CHECK(nsc_parse_tcp_line(v4, AF_INET, &s));
 	CHECK(s.local_port == 50000 && s.remote_port == 50000 && s.state == NSC_TCP_ESTABLISHED);
 	CHECK(s.inode == 41234);
+	CHECK_EQ(s.uid, 0);
 	nsc_format_address(AF_INET, s.local, text, sizeof(text));
 	CHECK(strcmp(text, "127.0.0.1") == 0);
 	CHECK(nsc_tcp_is_self(&s));
 
 	const char *listen = "   0: 00000000:C354 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 999 1 0000000000000000 100 0 0 10 0\n";
 	CHECK(nsc_parse_tcp_line(listen, AF_INET, &s) && s.state == NSC_TCP_LISTEN && s.local_port == 50004);
+	const char *user = "   0: 00000000:C354 00000000:0000 0A 00000000:00000000 00:00000000 00000000  4242        0 998 1 0000000000000000 100 0 0 10 0\n";
+	CHECK(nsc_parse_tcp_line(user, AF_INET, &s));
+	CHECK_EQ(s.uid, 4242);
 	CHECK(!nsc_tcp_is_self(&s));
 
 	const char *other = "   1: 0100007F:C352 0100007F:C350 02 00000000:00000000 00:00000000 00000000     0        0 7 1\n";
@@ -61,10 +66,78 @@ static void test_port_sets(void)
 	CHECK(!nsc_port_set_parse(&bad, "-5"));
 }
 
+/* Every other port from 1024: the most fragmented set, far beyond any
+ * fixed buffer; it must come back whole. */
+static void test_fragmented_round_trip(void)
+{
+	static struct nsc_port_set set, back;
+	for (unsigned port = 1024; port <= 65535; port += 2)
+		nsc_port_set_add(&set, port);
+	size_t len = nsc_port_set_format(&set, NULL, 0);
+	char small[64];
+	CHECK_EQ(nsc_port_set_format(&set, small, sizeof(small)), len);
+	CHECK_EQ(strlen(small), sizeof(small) - 1);
+	char *text = malloc(len + 1);
+	CHECK(text != NULL);
+	if (text == NULL)
+		return;
+	CHECK_EQ(nsc_port_set_format(&set, text, len + 1), len);
+	CHECK_EQ(strlen(text), len);
+	CHECK(strncmp(text, "1024,1026,1028,", 15) == 0);
+	CHECK(nsc_port_set_parse(&back, text));
+	CHECK(memcmp(&set, &back, sizeof(set)) == 0);
+	CHECK_EQ(nsc_port_set_count(&back, 1024, 65535), (65535 - 1024 + 1) / 2);
+	CHECK_EQ(nsc_port_set_count(&back, 50000, 50010), 6);
+	free(text);
+}
+
+static void json(const char *in, size_t len, const char *want)
+{
+	char out[256];
+	size_t n = nsc_json_escape(out, sizeof(out), in, len);
+	CHECK_STR(out, want);
+	CHECK_EQ(n, strlen(want));
+}
+
+static void test_json_escape(void)
+{
+	json("dial", 4, "dial");
+	json("a\"b\\c", 5, "a\\\"b\\\\c");
+	json("\x1b[31mred\n", 9, "\\u001b[31mred\\u000a");
+	json("caf\xc3\xa9", 5, "caf\\u00e9");                /* valid UTF-8 */
+	json("\xf0\x9f\x98\x80", 4, "\\ud83d\\ude00");     /* above U+FFFF */
+	json("\xff\xfe" "A", 3, "\\ufffd\\ufffdA");             /* invalid bytes */
+	json("\xc3", 1, "\\ufffd");                        /* truncated */
+	json("\xc0\xaf", 2, "\\ufffd\\ufffd");               /* overlong '/' */
+	json("\xed\xa0\x80", 3, "\\ufffd\\ufffd\\ufffd");      /* a surrogate */
+	json("\xc2\x9b", 2, "\\u009b");                   /* C1 CSI, escaped */
+	json("a\0b", 3, "a\\u0000b");
+	char small[4];
+	CHECK_EQ(nsc_json_escape(small, sizeof(small), "\x1b", 1), 6);
+	CHECK_STR(small, "\\u0");
+}
+
+static void test_status_and_maps(void)
+{
+	unsigned long uid = 1;
+	CHECK(nsc_parse_status_uid("Name:\tx\nUmask:\t0022\nUid:\t4242\t4242\t4242\t4242\n", &uid));
+	CHECK_EQ(uid, 4242);
+	CHECK(nsc_parse_status_uid("Uid:\t0\t0\t0\t0\n", &uid) && uid == 0);
+	CHECK(!nsc_parse_status_uid("Name:\tUid:\n", &uid));
+	CHECK(nsc_maps_line_is_library("7f00-7f01 r-xp 00001000 08:01 12 /opt/build/libnoselfconn.so\n"));
+	CHECK(nsc_maps_line_is_library("7f00-7f01 r-xp 00001000 08:01 12 /usr/lib/libnoselfconn.so (deleted)\n"));
+	CHECK(!nsc_maps_line_is_library("7f00-7f01 r-xp 00001000 08:01 12 /usr/lib/libc.so.6\n"));
+	CHECK(!nsc_maps_line_is_library("7f00-7f01 r-xp 00001000 08:01 12 /usr/lib/notlibnoselfconn.so\n"));
+	CHECK(!nsc_maps_line_is_library("7f00-7f01 rw-p 00000000 00:00 0\n"));
+}
+
 int main(void)
 {
 	test_lines();
 	test_port_sets();
+	test_fragmented_round_trip();
+	test_json_escape();
+	test_status_and_maps();
 	printf("unit: %d passed, %d failed\n", passed, failed);
 	return failed != 0;
 }
