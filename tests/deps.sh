@@ -5,7 +5,7 @@
 set -eu
 
 demo_packages="telnet iproute2 util-linux"
-test_packages="$demo_packages libc6-dev bats strace binutils clang libclang-rt-14-dev clang-tidy cppcheck shellcheck valgrind musl-tools file lcov groff-base man-db socat netcat-openbsd curl python3 procps"
+test_packages="$demo_packages libc6-dev bats strace binutils clang libclang-rt-14-dev clang-tidy cppcheck shellcheck valgrind musl-tools file lcov groff-base man-db socat netcat-openbsd curl python3 procps golang-go"
 
 case "${1:-test}" in
 demo) wanted=$demo_packages ;;
