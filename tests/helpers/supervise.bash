@@ -28,3 +28,8 @@ gone() {
 		! kill -0 "$pid" 2>/dev/null || return 1
 	done
 }
+
+# has_lines FILE N: FILE exists and has N lines.
+has_lines() {
+	[ -f "$1" ] && [ "$(wc -l <"$1")" -eq "$2" ]
+}
