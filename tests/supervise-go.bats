@@ -8,7 +8,7 @@ load helpers/supervise
 
 setup_file() {
 	export GOCACHE="$BUILD/go/cache" GOPATH="$BUILD/go/path" GOFLAGS=-mod=mod GOPROXY=off
-	cd "$ROOT/tests/go"
+	cd "$ROOT/tests/go" || return 1
 	CGO_ENABLED=0 go build -o "$BUILD/tests/selfdial-static" ./selfdial
 	CGO_ENABLED=1 go build -o "$BUILD/tests/selfdial-cgo" ./selfdial
 }

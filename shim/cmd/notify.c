@@ -178,10 +178,12 @@ static int open_pidfd(pid_t tid)
  * id reused) only makes pidfd_getfd fail with ESRCH, and is then replaced.
  */
 #define PIDFD_CACHE 64
-static _Thread_local struct {
+struct pidfd_slot {
 	pid_t tid;
+	// cppcheck-suppress unusedStructMember ; used, through the thread-local array
 	int pidfd;
-} pidfds[PIDFD_CACHE];
+};
+static _Thread_local struct pidfd_slot pidfds[PIDFD_CACHE];
 
 /*
  * A duplicate of the caller's socket, in the order seccomp_unotify(2) asks:
@@ -464,9 +466,11 @@ static int guard(int listener, const struct seccomp_notif *req)
 
 static struct seccomp_notif_sizes sizes;
 
-static void *worker(void *arg)
+static int served_listener = -1;
+
+static void *worker(void *unused)
 {
-	int listener = (int)(intptr_t)arg;
+	(void)unused;
 	struct seccomp_notif *req = calloc(1, sizes.seccomp_notif);
 	struct seccomp_notif_resp *resp = calloc(1, sizes.seccomp_notif_resp);
 	if (req == NULL || resp == NULL) {
@@ -477,25 +481,26 @@ static void *worker(void *arg)
 	}
 	for (;;) {
 		memset(req, 0, sizes.seccomp_notif);
-		if (ioctl(listener, SECCOMP_IOCTL_NOTIF_RECV, req) != 0) {
+		if (ioctl(served_listener, SECCOMP_IOCTL_NOTIF_RECV, req) != 0) {
 			if (errno == EINTR || errno == ENOENT)
 				continue; /* the caller died, or a signal: next */
 			break;
 		}
 		memset(resp, 0, sizes.seccomp_notif_resp);
-		int err = guard(listener, req);
+		int err = guard(served_listener, req);
 		resp->id = req->id;
 		resp->flags = err == 0 ? SECCOMP_USER_NOTIF_FLAG_CONTINUE : 0;
 		resp->error = -err;
-		ioctl(listener, SECCOMP_IOCTL_NOTIF_SEND, resp); /* ENOENT: the caller died */
+		ioctl(served_listener, SECCOMP_IOCTL_NOTIF_SEND, resp); /* ENOENT: the caller died */
 	}
 	free(req);
 	free(resp);
 	return NULL;
 }
 
-bool nsc_serve_notifications(int listener)
+bool nsc_serve_notifications(int fd)
 {
+	served_listener = fd;
 	int log = NSC_LOG_OFF;
 	if (nsc_parse_setting(NSC_SETTING_LOG, getenv("NOSELFCONN_LOG"), &log) && log == NSC_LOG_SYSLOG) {
 		log_syslog = true;
@@ -507,7 +512,7 @@ bool nsc_serve_notifications(int listener)
 		return false;
 	/* Switch to us right away on a notification (Linux 6.6+): each trapped
 	 * dial is a round trip here, and this halves its latency. */
-	ioctl(listener, SECCOMP_IOCTL_NOTIF_SET_FLAGS, SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP);
+	ioctl(served_listener, SECCOMP_IOCTL_NOTIF_SET_FLAGS, SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP);
 	int started = 0, err = 0;
 	for (int i = 0; i < WORKERS; i++) {
 		pthread_t thread;
@@ -515,8 +520,8 @@ bool nsc_serve_notifications(int listener)
 		if (pthread_attr_init(&attr) != 0)
 			break;
 		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-		pthread_attr_setstacksize(&attr, 128 * 1024);
-		err = pthread_create(&thread, &attr, worker, (void *)(intptr_t)listener);
+		pthread_attr_setstacksize(&attr, (size_t)256 * 1024);
+		err = pthread_create(&thread, &attr, worker, NULL);
 		pthread_attr_destroy(&attr);
 		if (err == 0)
 			started++;

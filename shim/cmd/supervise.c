@@ -68,16 +68,21 @@ static size_t list_children(pid_t *out, size_t max)
 	DIR *tasks = opendir("/proc/self/task");
 	struct dirent *task;
 	while (tasks != NULL && (task = readdir(tasks)) != NULL) {
-		char path[300];
-		long pid;
+		char path[300], text[4096];
 		if (task->d_name[0] == '.')
 			continue;
 		snprintf(path, sizeof(path), "/proc/self/task/%s/children", task->d_name);
-		FILE *children = fopen(path, "re");
-		while (children != NULL && n < max && fscanf(children, "%ld", &pid) == 1)
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		ssize_t len = fd >= 0 ? read(fd, text, sizeof(text) - 1) : -1;
+		if (fd >= 0)
+			close(fd);
+		text[len > 0 ? len : 0] = '\0';
+		for (char *p = text, *end; n < max; p = end) {
+			long pid = strtol(p, &end, 10);
+			if (end == p || pid <= 0)
+				break;
 			out[n++] = (pid_t)pid;
-		if (children != NULL)
-			fclose(children);
+		}
 	}
 	if (tasks != NULL)
 		closedir(tasks);
