@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -479,7 +480,19 @@ static void *worker(void *unused)
 		free(resp);
 		return NULL;
 	}
+	/* Each worker sleeps in its own epoll, woken alone (EPOLLEXCLUSIVE) and
+	 * at once (SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP wakes poll waiters). */
+	int waiter = epoll_create1(EPOLL_CLOEXEC);
+	struct epoll_event ready = { .events = EPOLLIN | EPOLLEXCLUSIVE };
+	if (waiter >= 0 && epoll_ctl(waiter, EPOLL_CTL_ADD, served_listener, &ready) != 0) {
+		close(waiter);
+		waiter = -1; /* then RECV alone blocks until there is one */
+	}
 	for (;;) {
+		if (waiter >= 0 && epoll_wait(waiter, &ready, 1, -1) < 0)
+			continue; /* EINTR */
+		if (ready.events & (EPOLLHUP | EPOLLERR))
+			break; /* no filtered process is left */
 		memset(req, 0, sizes.seccomp_notif);
 		if (ioctl(served_listener, SECCOMP_IOCTL_NOTIF_RECV, req) != 0) {
 			if (errno == EINTR || errno == ENOENT)
@@ -495,6 +508,8 @@ static void *worker(void *unused)
 	}
 	free(req);
 	free(resp);
+	if (waiter >= 0)
+		close(waiter);
 	return NULL;
 }
 
