@@ -1,97 +1,121 @@
 /*
- * noselfconn --supervise: guard programs a preload cannot reach (static
- * binaries, raw syscall(2)) with seccomp user notification. The command runs
- * under a filter that reports each connect(), and each sendto()/sendmsg()
- * with MSG_FASTOPEN, to this process, which reads the destination from the
- * caller's memory, takes a duplicate of its socket (pidfd_getfd) and, for a
- * TCP dial to an ephemeral port, narrows the socket's port range so the
- * kernel cannot pick the destination's port; then the call continues.
- * Every other system call runs unhindered.
+ * noselfconn --supervise, the processes. Three levels:
+ *
+ *   noselfconn          the top: what the caller waits on and signals; it
+ *    |                  forwards every catchable terminating signal down
+ *    |                  and returns the command's status
+ *    +- noselfconn      the keeper: answers the notifications (notify.c),
+ *        |              reaps the whole tree (a subreaper), forwards
+ *        +- COMMAND     under the seccomp filter, with all it starts
+ *
+ * Fail-stop: nothing the keeper served may outlive it, or every dial would
+ * fail with ENOSYS. If the keeper dies (SIGKILL, the OOM killer), the
+ * command dies with it (PR_SET_PDEATHSIG) and every orphan of the tree comes
+ * to the top, also a subreaper, which kills them all. If the top dies, the
+ * keeper sees its pidfd and kills the whole tree. Signals only ever go to
+ * our own unreaped children (whose ids cannot be reused) or through a pidfd.
  */
 #define _GNU_SOURCE
 #include "supervise.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/audit.h>
-#include <linux/filter.h>
-#include <linux/seccomp.h>
-#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
-#include <stddef.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "compat.h"
 #include "exec.h"
-#include "portrange.h"
-#include "tcpsock.h"
-#include "verdict.h"
 
-#if defined(__x86_64__)
-#define NATIVE_ARCH AUDIT_ARCH_X86_64
-#elif defined(__aarch64__)
-#define NATIVE_ARCH AUDIT_ARCH_AARCH64
-#else
-#define NATIVE_ARCH 0 /* unsupported: installing the filter fails cleanly */
-#endif
+/* Every catchable signal whose default is to terminate. */
+static const int forwarded[] = { SIGHUP,  SIGINT,    SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGALRM,
+				 SIGPIPE, SIGVTALRM, SIGPROF, SIGXCPU, SIGXFSZ, SIGIO,   SIGPWR };
 
-/* The low half of a 64-bit syscall argument (little-endian targets above). */
-#define ARG_LOW(n) (offsetof(struct seccomp_data, args) + sizeof(__u64) * (n))
+/* What the command's process tells the keeper, and the keeper the top. */
+struct start {
+	int err;	  /* 0, or why the filter could not be installed */
+	int no_new_privs; /* the kernel required it (not root) */
+};
 
-static pid_t command_pid;
-
-static void forward_signal(int sig)
+static int pidfd_open(pid_t pid)
 {
-	if (command_pid > 0)
-		kill(command_pid, sig);
+	return (int)syscall(SYS_pidfd_open, pid, 0);
 }
 
-/* Notify on connect(), and on sendto()/sendmmsg()/sendmsg() only with MSG_FASTOPEN. */
-static int install_filter(void)
+static int pidfd_send_signal(int pidfd, int sig)
 {
-	struct sock_filter code[] = {
-		/* 0 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
-		/* 1 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, NATIVE_ARCH, 0, 11),
-		/* 2 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
-		/* 3 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_connect, 8, 0),
-		/* 4 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_sendto, 3, 0),
-		/* 5 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_sendmmsg, 2, 0),
-		/* 6 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_sendmsg, 3, 0),
-		/* 7 */ BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-		/* 8 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, ARG_LOW(3)),
-		/* 9 */ BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, MSG_FASTOPEN, 2, 3),
-		/* 10 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, ARG_LOW(2)),
-		/* 11 */ BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, MSG_FASTOPEN, 0, 1),
-		/* 12 */ BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF),
-		/* 13 */ BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-	};
-	struct sock_fprog program = { .len = sizeof(code) / sizeof(code[0]), .filter = code };
-	if (NATIVE_ARCH == 0) {
-		errno = ENOSYS;
-		return -1;
+	return (int)syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
+}
+
+static int exit_status(int status)
+{
+	return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
+}
+
+/* Our own children, any thread's: /proc/self/task/TID/children. */
+static size_t list_children(pid_t *out, size_t max)
+{
+	size_t n = 0;
+	DIR *tasks = opendir("/proc/self/task");
+	struct dirent *task;
+	while (tasks != NULL && (task = readdir(tasks)) != NULL) {
+		char path[300], text[4096];
+		if (task->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/task/%s/children", task->d_name);
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		ssize_t len = fd >= 0 ? read(fd, text, sizeof(text) - 1) : -1;
+		if (fd >= 0)
+			close(fd);
+		text[len > 0 ? len : 0] = '\0';
+		for (char *p = text, *end; n < max; p = end) {
+			long pid = strtol(p, &end, 10);
+			if (end == p || pid <= 0)
+				break;
+			out[n++] = (pid_t)pid;
+		}
 	}
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
-		return -1;
-	return (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER,
-			    &program);
+	if (tasks != NULL)
+		closedir(tasks);
+	return n;
 }
 
-/* Child side: the filter, then its listener (or the errno) to the parent. */
-static void send_listener(int channel, int listener, int err)
+/* Sends sig to each of our children: unreaped, so their ids are still theirs. */
+static void signal_children(int sig)
+{
+	pid_t children[512];
+	size_t n = list_children(children, sizeof(children) / sizeof(children[0]));
+	for (size_t i = 0; i < n; i++)
+		kill(children[i], sig);
+}
+
+/*
+ * Kills everything below us. Each child killed hands its own children to us
+ * (we are a subreaper), so kill and reap until no child is left.
+ */
+static void kill_tree(void)
+{
+	for (;;) {
+		signal_children(SIGKILL);
+		if (waitpid(-1, NULL, 0) < 0 && errno == ECHILD)
+			return;
+	}
+}
+
+/* The command's side: the filter, its listener (or the errno) to the keeper. */
+static void send_listener(int channel, int listener, struct start *s)
 {
 	char control[CMSG_SPACE(sizeof(int))] = { 0 };
-	struct iovec iov = { .iov_base = &err, .iov_len = sizeof(err) };
+	struct iovec iov = { .iov_base = s, .iov_len = sizeof(*s) };
 	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
 	if (listener >= 0) {
 		msg.msg_control = control;
@@ -106,276 +130,215 @@ static void send_listener(int channel, int listener, int err)
 		_exit(NSC_EXIT_FAILURE);
 }
 
-/* Parent side: the listener, or -1 with errno set to why the child failed. */
-static int receive_listener(int channel)
+/* The keeper's side: the listener, or -1 with s->err saying why not. */
+static int receive_listener(int channel, struct start *s)
 {
-	int err = EPROTO, listener = -1;
+	int listener = -1;
 	char control[CMSG_SPACE(sizeof(int))];
-	struct iovec iov = { .iov_base = &err, .iov_len = sizeof(err) };
+	struct iovec iov = { .iov_base = s, .iov_len = sizeof(*s) };
 	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control,
 			      .msg_controllen = sizeof(control) };
-	if (recvmsg(channel, &msg, MSG_CMSG_CLOEXEC) <= 0) {
-		errno = EPROTO;
+	if (recvmsg(channel, &msg, MSG_CMSG_CLOEXEC) != (ssize_t)sizeof(*s)) {
+		s->err = EPROTO;
 		return -1;
 	}
 	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
 	if (c != NULL && c->cmsg_type == SCM_RIGHTS)
 		memcpy(&listener, CMSG_DATA(c), sizeof(int));
-	if (listener < 0)
-		errno = err;
+	if (listener < 0 && s->err == 0)
+		s->err = EPROTO;
 	return listener;
 }
 
-static bool read_memory(__u32 pid, unsigned long address, void *buf, size_t len)
+struct saved {
+	sigset_t mask;		 /* the caller's signal mask */
+	struct sigaction child;	 /* and its SIGCHLD action */
+};
+
+static void run_command(char **argv, int channel, pid_t keeper, const struct saved *saved)
 {
-	struct iovec local = { .iov_base = buf, .iov_len = len };
-	/* An address in the caller, not ours: never dereferenced here. */
-	struct iovec remote = { .iov_base = (void *)(uintptr_t)address, .iov_len = len }; // NOLINT(performance-no-int-to-ptr)
-	return process_vm_readv((pid_t)pid, &local, 1, &remote, 1, 0) == (ssize_t)len;
+	/* Fail-stop: if the keeper dies, so do we. */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0 || getppid() != keeper)
+		_exit(NSC_EXIT_FAILURE);
+	struct start s = { 0 };
+	bool no_new_privs;
+	int listener = nsc_install_filter(&no_new_privs);
+	s.err = listener < 0 ? errno : 0;
+	s.no_new_privs = no_new_privs;
+	send_listener(channel, listener, &s);
+	if (listener < 0)
+		_exit(NSC_EXIT_FAILURE);
+	close(listener);
+	close(channel);
+	sigaction(SIGCHLD, &saved->child, NULL);
+	sigprocmask(SIG_SETMASK, &saved->mask, NULL);
+	_exit(nsc_exec(argv));
 }
 
-/* The destination a trapped call dials, copied from the caller. */
-static bool read_destination(const struct seccomp_notif *req, struct sockaddr_storage *dest,
-			     socklen_t *len)
-{
-	unsigned long address, length;
-	if (req->data.nr == __NR_sendmsg || req->data.nr == __NR_sendmmsg) {
-		/* sendmmsg's first message, the one that dials, starts with one too */
-		struct msghdr msg;
-		if ((req->data.nr == __NR_sendmmsg && (unsigned)req->data.args[2] == 0) ||
-		    !read_memory(req->pid, req->data.args[1], &msg, sizeof(msg)))
-			return false;
-		address = (unsigned long)msg.msg_name;
-		length = msg.msg_namelen;
-	} else if (req->data.nr == __NR_sendto) {
-		address = req->data.args[4];
-		length = req->data.args[5];
-	} else {
-		address = req->data.args[1];
-		length = req->data.args[2];
-	}
-	if (address == 0 || length < sizeof(sa_family_t) || length > sizeof(*dest))
-		return false; /* the kernel gives its own answer */
-	*len = (socklen_t)length;
-	return read_memory(req->pid, address, dest, length);
-}
-
-/* A pidfd for the calling thread (Linux 6.9), else for its whole process. */
-static int open_pidfd(pid_t tid)
-{
-	int pidfd = (int)syscall(SYS_pidfd_open, tid, PIDFD_THREAD);
-	if (pidfd >= 0)
-		return pidfd;
-	char path[64], line[256];
-	long tgid = -1;
-	snprintf(path, sizeof(path), "/proc/%d/status", tid);
-	FILE *status = fopen(path, "re");
-	while (status != NULL && fgets(line, sizeof(line), status) != NULL)
-		if (strncmp(line, "Tgid:", 5) == 0)
-			tgid = strtol(line + 5, NULL, 10);
-	if (status != NULL)
-		fclose(status);
-	return tgid > 0 ? (int)syscall(SYS_pidfd_open, (pid_t)tgid, 0) : -1;
-}
-
-/*
- * pidfds kept between notifications, by thread id: a thread that dials again
- * costs no pidfd_open. A stale entry (its process gone, the id reused) only
- * makes pidfd_getfd fail, and is then replaced.
- */
-#define PIDFD_CACHE 64
-static struct {
-	pid_t tid;
-	int pidfd;
-} pidfds[PIDFD_CACHE];
-
-/* A duplicate of the caller's socket. */
-static int borrow_socket(pid_t tid, int fd)
-{
-	unsigned slot = (unsigned)tid % PIDFD_CACHE;
-	for (int attempt = 0; attempt < 2; attempt++) {
-		if (pidfds[slot].tid != tid || pidfds[slot].pidfd <= 0) {
-			if (pidfds[slot].pidfd > 0)
-				close(pidfds[slot].pidfd);
-			pidfds[slot].tid = tid;
-			pidfds[slot].pidfd = open_pidfd(tid);
-			if (pidfds[slot].pidfd < 0)
-				return -1;
-		}
-		int sock = (int)syscall(SYS_pidfd_getfd, pidfds[slot].pidfd, fd, 0);
-		if (sock >= 0 || errno == EBADF)
-			return sock;
-		pidfds[slot].tid = 0; /* ESRCH: a stale pidfd; open afresh once */
-	}
-	return -1;
-}
-
-/* Before Linux 6.3: bind a port of the range other than the target. */
-static bool bind_other_port(int sock, int family, struct nsc_port_range range, uint16_t target)
-{
-	unsigned span = (unsigned)(range.high - range.low) + 1;
-	unsigned start = (unsigned)getpid() * 2654435761U;
-	for (unsigned i = 0; i < span && i < 256; i++) {
-		uint16_t port = (uint16_t)(range.low + (start + i) % span);
-		if (port == target)
-			continue;
-		struct sockaddr_storage any = { .ss_family = (sa_family_t)family };
-		if (family == AF_INET)
-			((struct sockaddr_in *)&any)->sin_port = htons(port);
-		else
-			((struct sockaddr_in6 *)&any)->sin6_port = htons(port);
-		socklen_t len = family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
-		if (bind(sock, (struct sockaddr *)&any, len) == 0)
-			return true;
-	}
-	return false;
-}
-
-/*
- * Keep the kernel from choosing the target port for this socket. Returns 0 to
- * let the call continue, or an errno to fail it with (no other port exists).
- */
-static int steer_socket(int sock, uint16_t target, struct nsc_port_range range)
-{
-	int family = AF_UNSPEC;
-	socklen_t len;
-	if (!nsc_is_tcp_socket(sock))
-		return 0; /* not TCP: not ours */
-	/* (A socket the program bound already keeps its port: the range
-	 * only matters when the kernel chooses.) */
-
-	uint32_t own = 0, avoiding;
-	if (!nsc_get_socket_range(sock, &own))
-		own = 0;
-	if (!nsc_range_without(nsc_effective_range(range, own), target, &avoiding))
-		return ECONNREFUSED;
-	if (nsc_set_socket_range(sock, avoiding))
-		return 0;
-	len = sizeof(family);
-	getsockopt(sock, SOL_SOCKET, SO_DOMAIN, &family, &len);
-	return bind_other_port(sock, family, range, target) ? 0 : ECONNREFUSED;
-}
-
-static void handle(int listener, const struct seccomp_notif *req, struct seccomp_notif_resp *resp,
-		   struct nsc_port_range range)
-{
-	struct sockaddr_storage dest;
-	socklen_t len;
-	resp->id = req->id;
-	resp->val = 0;
-	resp->error = 0;
-	resp->flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
-
-	/* The caller's memory is only trusted while the notification lives. */
-	if (read_destination(req, &dest, &len) &&
-	    ioctl(listener, SECCOMP_IOCTL_NOTIF_ID_VALID, &req->id) == 0 &&
-	    nsc_dial_verdict((struct sockaddr *)&dest, len, range) == NSC_GUARD) {
-		int sock = borrow_socket((pid_t)req->pid, (int)req->data.args[0]);
-		if (sock >= 0) {
-			int err = steer_socket(sock, nsc_dest_port((struct sockaddr *)&dest), range);
-			close(sock);
-			if (err != 0) {
-				resp->flags = 0;
-				resp->error = -err;
-			}
-		}
-	}
-	ioctl(listener, SECCOMP_IOCTL_NOTIF_SEND, resp); /* ENOENT: the caller died */
-}
-
-static int exit_status(int status)
-{
-	return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
-}
-
-/* Reaps what has exited; true once nothing is left to wait for. */
-static bool reap(int *command_status)
+/* Reaps what has exited; true once no child is left. */
+static bool reap(pid_t command, int *command_pidfd, int *command_status)
 {
 	int status;
 	pid_t pid;
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
-		if (pid == command_pid)
+		if (pid == command) {
 			*command_status = status;
+			close(*command_pidfd);
+			*command_pidfd = -1;
+		}
 	return pid < 0 && errno == ECHILD;
 }
 
-static int serve(int listener, struct nsc_port_range range)
+/* The keeper: starts the command, serves it, reaps its tree. */
+static int keep(char **argv, const struct saved *saved, const sigset_t *signals, int report,
+		pid_t top)
 {
-	struct seccomp_notif_sizes sizes;
-	if (syscall(SYS_seccomp, SECCOMP_GET_NOTIF_SIZES, 0, &sizes) != 0)
+	struct start s = { .err = EPROTO };
+	int channel[2];
+	prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+	int top_pidfd = pidfd_open(top);
+	if (top_pidfd < 0 || getppid() != top ||
+	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, channel) != 0) {
+		s.err = errno;
+		(void)!write(report, &s, sizeof(s));
 		return NSC_EXIT_FAILURE;
-	struct seccomp_notif *req = calloc(1, sizes.seccomp_notif);
-	struct seccomp_notif_resp *resp = calloc(1, sizes.seccomp_notif_resp);
+	}
+	pid_t command = fork();
+	if (command == 0) {
+		close(channel[0]);
+		run_command(argv, channel[1], getppid(), saved);
+	}
+	close(channel[1]);
+	int command_pidfd = command > 0 ? pidfd_open(command) : -1;
+	int listener = command > 0 ? receive_listener(channel[0], &s) : -1;
+	if (command < 0)
+		s.err = errno;
+	close(channel[0]);
+	int signal_fd = signalfd(-1, signals, SFD_CLOEXEC);
+	if (listener >= 0 && (command_pidfd < 0 || signal_fd < 0 || !nsc_serve_notifications(listener))) {
+		s.err = errno; /* no way to serve it: it must not run */
+		kill_tree();
+		listener = -1;
+	}
+	ssize_t sent = write(report, &s, sizeof(s));
+	close(report);
+	if (listener < 0 || sent != (ssize_t)sizeof(s)) {
+		kill_tree();
+		return NSC_EXIT_FAILURE;
+	}
+
 	int command_status = 0;
-	bool listening = true;
-	/* Switch to us right away on a notification (Linux 6.6+): each trapped
-	 * dial is a round trip here, and this halves its latency. */
-	ioctl(listener, SECCOMP_IOCTL_NOTIF_SET_FLAGS, SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP);
+	struct pollfd p[2] = { { .fd = signal_fd, .events = POLLIN }, { .fd = top_pidfd, .events = POLLIN } };
 	for (;;) {
-		bool done = reap(&command_status);
-		if (done && !listening)
-			break;
-		struct pollfd p = { .fd = listener, .events = POLLIN };
-		int n = listening ? poll(&p, 1, 100) : (usleep(100000), 0);
-		if (n <= 0)
+		if (poll(p, 2, -1) < 0)
+			continue; /* EINTR */
+		if (p[1].revents != 0) {
+			kill_tree(); /* the top is gone: nobody waits for the tree */
+			return NSC_EXIT_FAILURE;
+		}
+		struct signalfd_siginfo si;
+		if (read(signal_fd, &si, sizeof(si)) != (ssize_t)sizeof(si))
 			continue;
-		if (p.revents & POLLIN) {
-			memset(req, 0, sizes.seccomp_notif);
-			memset(resp, 0, sizes.seccomp_notif_resp);
-			if (ioctl(listener, SECCOMP_IOCTL_NOTIF_RECV, req) == 0)
-				handle(listener, req, resp, range);
-		} else if (p.revents & (POLLHUP | POLLERR)) {
-			listening = false; /* no filtered process is left */
+		if (si.ssi_signo == SIGCHLD) {
+			if (reap(command, &command_pidfd, &command_status))
+				return exit_status(command_status);
+		} else if (command_pidfd >= 0) {
+			pidfd_send_signal(command_pidfd, (int)si.ssi_signo);
+		} else {
+			signal_children((int)si.ssi_signo); /* what remains of its tree */
 		}
 	}
-	free(req);
-	free(resp);
-	return exit_status(command_status);
+}
+
+/* The top: forwards signals to the keeper, returns its status. */
+static int wait_keeper(pid_t keeper, int keeper_pidfd, int signal_fd)
+{
+	for (;;) {
+		struct signalfd_siginfo si;
+		if (read(signal_fd, &si, sizeof(si)) != (ssize_t)sizeof(si))
+			continue; /* EINTR */
+		if (si.ssi_signo != SIGCHLD) {
+			pidfd_send_signal(keeper_pidfd, (int)si.ssi_signo);
+			continue;
+		}
+		int status;
+		pid_t pid;
+		while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+			if (pid != keeper)
+				continue; /* an orphan the keeper did not outlive */
+			if (WIFEXITED(status))
+				return WEXITSTATUS(status);
+			fprintf(stderr, "noselfconn: the supervisor was killed (%s); stopping the command\n",
+				strsignal(WTERMSIG(status)));
+			kill_tree();
+			return NSC_EXIT_FAILURE;
+		}
+	}
+}
+
+/* Our own descriptors must not take the command's 0, 1 or 2 when closed. */
+static void hold_standard_fds(void)
+{
+	int fd;
+	while ((fd = open("/dev/null", O_RDWR | O_CLOEXEC)) >= 0 && fd <= 2)
+		;
+	if (fd > 2)
+		close(fd);
 }
 
 int nsc_supervise(char **argv, enum nsc_fallback fallback)
 {
-	int channel[2];
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, channel) != 0) {
-		perror("noselfconn: socketpair");
+	struct saved saved;
+	sigset_t signals;
+	int report[2];
+	hold_standard_fds(); /* close-on-exec: the command finds them closed */
+	sigemptyset(&signals);
+	for (size_t i = 0; i < sizeof(forwarded) / sizeof(forwarded[0]); i++)
+		sigaddset(&signals, forwarded[i]);
+	sigaddset(&signals, SIGCHLD);
+	struct sigaction child = { .sa_handler = SIG_DFL };
+	if (pipe2(report, O_CLOEXEC) != 0 || sigaction(SIGCHLD, &child, &saved.child) != 0 ||
+	    sigprocmask(SIG_BLOCK, &signals, &saved.mask) != 0) {
+		perror("noselfconn: --supervise");
 		return NSC_EXIT_FAILURE;
 	}
-	/* Orphans of the command come back to us: we wait for them too. */
+	/* Orphans of the tree come back to us should the keeper die. */
 	prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
-	command_pid = fork();
-	if (command_pid < 0) {
-		perror("noselfconn: fork");
+	pid_t top = getpid();
+	pid_t keeper = fork();
+	if (keeper == 0) {
+		close(report[0]);
+		exit(keep(argv, &saved, &signals, report[1], top));
+	}
+	close(report[1]);
+	struct start s = { .err = keeper < 0 ? errno : EPROTO };
+	int keeper_pidfd = keeper > 0 ? pidfd_open(keeper) : -1;
+	int signal_fd = signalfd(-1, &signals, SFD_CLOEXEC);
+	if (keeper > 0 && read(report[0], &s, sizeof(s)) != (ssize_t)sizeof(s))
+		s.err = EPROTO;
+	close(report[0]);
+	if (s.err == 0 && (keeper_pidfd < 0 || signal_fd < 0)) {
+		perror("noselfconn: --supervise");
+		kill_tree(); /* the command must not run unwatched */
 		return NSC_EXIT_FAILURE;
 	}
-	if (command_pid == 0) {
-		close(channel[0]);
-		int listener = install_filter();
-		send_listener(channel[1], listener, errno);
-		if (listener < 0)
-			_exit(NSC_EXIT_FAILURE);
-		close(listener);
-		close(channel[1]);
-		_exit(nsc_exec(argv));
-	}
-	close(channel[1]);
-	int listener = receive_listener(channel[0]);
-	int err = errno;
-	close(channel[0]);
-	if (listener < 0) {
-		waitpid(command_pid, NULL, 0);
+	if (s.err != 0) {
+		if (keeper > 0)
+			waitpid(keeper, NULL, 0);
+		/* The preload runs the command in this process: leave nothing of ours. */
+		prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0);
+		sigaction(SIGCHLD, &saved.child, NULL);
+		sigprocmask(SIG_SETMASK, &saved.mask, NULL);
+		if (keeper_pidfd >= 0)
+			close(keeper_pidfd);
+		if (signal_fd >= 0)
+			close(signal_fd);
 		fprintf(stderr, "noselfconn: --supervise is unavailable here (seccomp user notification: %s); %s\n",
-			strerror(err), fallback == NSC_FALLBACK_PRELOAD ? "using the preload instead" : "giving up");
+			strerror(s.err), fallback == NSC_FALLBACK_PRELOAD ? "using the preload instead" : "giving up");
 		return fallback == NSC_FALLBACK_PRELOAD ? nsc_run_preloaded(argv) : NSC_EXIT_FAILURE;
 	}
-
-	struct sigaction forward = { .sa_handler = forward_signal, .sa_flags = SA_RESTART };
-	sigaction(SIGINT, &forward, NULL);
-	sigaction(SIGTERM, &forward, NULL);
-	sigaction(SIGHUP, &forward, NULL);
-
-	struct nsc_port_range range = NSC_DEFAULT_RANGE;
-	nsc_read_port_range(NSC_PORT_RANGE_FILE, &range);
-	int status = serve(listener, range);
-	close(listener);
-	return status;
+	if (s.no_new_privs)
+		fprintf(stderr, "noselfconn: --supervise without root sets no_new_privs: setuid and "
+				"file-capability programs run without their privileges\n");
+	return wait_keeper(keeper, keeper_pidfd, signal_fd);
 }

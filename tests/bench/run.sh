@@ -108,6 +108,22 @@ done
 supervised() {
 	in_netns "$DEFAULT_RANGE" "$@" "$BENCH" "$case" "$((count / SCALE))" 1 - -
 }
+# supervisor_calls_per_dial: system calls the supervisor makes per trapped
+# dial (strace on the supervisor alone, not the command: 1000 refused dials).
+supervisor_calls_per_dial() {
+	local trace n=1000
+	trace="$(mktemp)"
+	# shellcheck disable=SC2016 # expanded by the inner sh
+	in_netns "$DEFAULT_RANGE" sh -c '
+		"$1" --supervise sh -c "sleep 1; exec \"\$0\" -r -n $3 127.0.0.1 40000" "$2" >/dev/null &
+		top=$!
+		sleep 0.3
+		strace -f -qq -o "$4" -p "$(cat "/proc/$top/task/$top/children")" &
+		wait "$top"' sh "$BUILD/noselfconn" "$DIAL" "$n" "$trace"
+	awk -v n="$n" '!/resumed>|\+\+\+|^[0-9]+ +---/ { c++ } END { printf "%.1f", c / n }' "$trace"
+	rm -f "$trace"
+}
+supervisor_calls="$(supervisor_calls_per_dial)"
 for entry in churn-client-closes:3000 refused:8000; do
 	case="${entry%%:*}" count="${entry#*:}"
 	for ((round = 1; round <= ROUNDS; round++)); do
@@ -119,8 +135,9 @@ for entry in churn-client-closes:3000 refused:8000; do
 			read -r wo fwo < <(supervised)
 		fi
 		echo "$wo $w $fwo $fw"
-	done | summary | row "$case" supervise
+	done | summary | row "$case" supervise | sed "s|\$|   $supervisor_calls calls/dial|"
 done
+echo "calls/dial: system calls the supervisor makes per trapped dial (strace on it alone)."
 echo "floor: no library; libc's connect() and then one getsockname() wherever the kernel"
 echo "       chose a port: what any guard that looks after the dial pays, the issue's floor."
 echo "vs-floor: check against that floor, round by round (floor/s, check/s): what the"

@@ -1,0 +1,3 @@
+module noselfconn.test/go
+
+go 1.19
