@@ -38,7 +38,7 @@ teardown() {
 	for pid in "${pids[@]}" $(pgrep -P "${shells[0]}") $(pgrep -P "${shells[1]}"); do
 		kill "$pid" 2>/dev/null || true
 	done
-	wait
+	wait "${shells[@]}" 2>/dev/null || true
 }
 
 @test "--json: both namespaces, named by a process in them, each with its own findings" {

@@ -20,7 +20,7 @@ setup() {
 
 teardown() {
 	kill "$with" "$without" 2>/dev/null || true
-	wait
+	wait "$with" "$without" 2>/dev/null || true
 }
 
 @test "text: the preloaded process is listed with its user, the other is not; exit 0" {
