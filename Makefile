@@ -80,9 +80,9 @@ $(HELPERS): $(BUILD)/tests/%: tests/helpers/%.c
 	@mkdir -p $(@D)
 	$(CC) $(TEST_CFLAGS) $(CPPFLAGS) $(CFLAGS) $(NSC_LDFLAGS) $(LDFLAGS) -o $@ $< -lpthread
 
-$(BUILD)/tests/bench: tests/bench/bench.c
+$(BUILD)/tests/bench: tests/bench/bench.c $(call OBJ,shim/common/portrange.c shim/common/verdict.c)
 	@mkdir -p $(@D)
-	$(CC) $(TEST_CFLAGS) $(CPPFLAGS) $(CFLAGS) $(NSC_LDFLAGS) $(LDFLAGS) -o $@ $< -lpthread
+	$(CC) $(TEST_CFLAGS) $(CPPFLAGS) $(CFLAGS) $(NSC_LDFLAGS) $(LDFLAGS) -o $@ $^ -lpthread
 
 # The empty preload is linked as the library is, so start-up compares alike.
 $(BUILD)/tests/empty.so: tests/bench/empty.c

@@ -75,7 +75,7 @@ self_connections() {
 # until the proxy's dial to the backend meets itself; prints the ss line.
 hold_self_connection() {
 	for ((i = 1; i <= $1; i++)); do
-		nc 127.0.0.1 $PROXY_PORT < <(sleep 30) >/dev/null 2>&1 &
+		nc -d 127.0.0.1 $PROXY_PORT >/dev/null 2>&1 &
 		CLIENT_PIDS+=($!)
 		sleep 0.02 # the proxy dials the backend as the client arrives
 		if self_connections | grep -q .; then

@@ -23,7 +23,7 @@ ATTEMPTS_WITH=200
 telnet_once() {
 	local out="$1"
 	shift
-	"$@" telnet 127.0.0.1 "$PORT" < <(sleep 5) >"$out" 2>&1 &
+	"$@" telnet 127.0.0.1 "$PORT" < <(exec sleep 5 2>/dev/null) >"$out" 2>&1 &
 	local pid=$!
 	for _ in $(seq 200); do
 		if grep -q "Connected to" "$out"; then

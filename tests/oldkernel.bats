@@ -96,6 +96,16 @@ traced() {
 }
 
 # The kernels of the distributions users run, every feature newer than it gone.
+@test "5.0 to 5.5, no pidfd_getfd: --supervise falls back to the preload" {
+	run in_netns "$OLD" -g "$DIAL" -k -n 500 127.0.0.1 "$TARGET"
+	expect_at_least self 1
+	run --separate-stderr in_netns "$OLD" -g "${WRAPPER_RUN[@]}" --supervise "$DIAL" -n 300 127.0.0.1 "$TARGET"
+	[ "$status" -eq 0 ]
+	[[ "$stderr" == *"using the preload instead"* ]]
+	expect self 0
+	expect refused 300
+}
+
 @test "as on RHEL 9 (5.14) and Ubuntu 22.04 (5.15): both modes and the supervisor" {
 	local kernel mode
 	for kernel in 5.14 5.15; do

@@ -85,6 +85,10 @@ int nsc_install_filter(bool *no_new_privs)
 		errno = ENOSYS;
 		return -1;
 	}
+	/* Linux 5.0-5.5 notify, but cannot lend us the caller's socket
+	 * (pidfd_getfd, 5.6): there the supervisor could only watch. */
+	if (syscall(SYS_pidfd_getfd, -1, -1, 0) < 0 && errno == ENOSYS)
+		return -1;
 	/* With CAP_SYS_ADMIN, no no_new_privs: setuid programs keep working. */
 	int listener = (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
 				    SECCOMP_FILTER_FLAG_NEW_LISTENER, &program);
@@ -212,103 +216,6 @@ static int borrow_socket(int listener, const struct seccomp_notif *req)
 			return sock;
 		pidfds[slot].tid = 0; /* a stale pidfd: open afresh, once */
 	}
-}
-
-/*
- * The ephemeral range of the caller's network namespace: /proc/sys/net shows
- * the reader's, so a namespace other than ours is read by a short-lived child
- * that joins it (its user namespace first, when that is what gives the right
- * to). Kept per namespace, read again after a second.
- */
-#define NETNS_CACHE 16
-#define REREAD_MS 1000
-static struct {
-	dev_t dev;
-	ino_t ino;
-	long read_at;
-	struct nsc_port_range range;
-} netns_ranges[NETNS_CACHE];
-static unsigned netns_next;
-static pthread_mutex_t netns_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct stat own_netns;
-
-static long now_ms(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &t);
-	return (long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
-
-/* Child side: async-signal-safe calls only (we are multi-threaded). */
-static bool join_netns(const char *net_path, const char *user_path)
-{
-	int net = open(net_path, O_RDONLY | O_CLOEXEC);
-	if (net < 0)
-		return false;
-	if (setns(net, CLONE_NEWNET) == 0)
-		return true;
-	int user = open(user_path, O_RDONLY | O_CLOEXEC);
-	return user >= 0 && setns(user, CLONE_NEWUSER) == 0 && setns(net, CLONE_NEWNET) == 0;
-}
-
-static bool read_range_of(pid_t tid, struct nsc_port_range *out)
-{
-	char net_path[64], user_path[64];
-	int channel[2];
-	snprintf(net_path, sizeof(net_path), "/proc/%d/ns/net", tid);
-	snprintf(user_path, sizeof(user_path), "/proc/%d/ns/user", tid);
-	if (pipe2(channel, O_CLOEXEC) != 0)
-		return false;
-	pid_t child = fork();
-	if (child == 0) {
-		struct nsc_port_range r;
-		sigset_t alarm_only;
-		sigemptyset(&alarm_only);
-		sigaddset(&alarm_only, SIGALRM);
-		sigprocmask(SIG_UNBLOCK, &alarm_only, NULL);
-		alarm(1); /* never outlives a second: nobody has to kill it */
-		if (join_netns(net_path, user_path) && nsc_read_port_range(NSC_PORT_RANGE_FILE, &r) &&
-		    write(channel[1], &r, sizeof(r)) < 0)
-			_exit(1);
-		_exit(0);
-	}
-	close(channel[1]);
-	/* The keeper's loop reaps the child; its answer, or EOF, comes here. */
-	struct pollfd p = { .fd = channel[0], .events = POLLIN };
-	bool ok = child > 0 && poll(&p, 1, 2000) == 1 && read(channel[0], out, sizeof(*out)) == sizeof(*out);
-	close(channel[0]);
-	return ok;
-}
-
-static struct nsc_port_range caller_range(pid_t tid)
-{
-	char path[64];
-	struct stat ns;
-	snprintf(path, sizeof(path), "/proc/%d/ns/net", tid);
-	if (stat(path, &ns) != 0)
-		return NSC_ANY_PORT;
-	long now = now_ms();
-	struct nsc_port_range range = NSC_ANY_PORT;
-	pthread_mutex_lock(&netns_lock);
-	unsigned i;
-	for (i = 0; i < NETNS_CACHE; i++)
-		if (netns_ranges[i].ino == ns.st_ino && netns_ranges[i].dev == ns.st_dev)
-			break;
-	if (i < NETNS_CACHE && now - netns_ranges[i].read_at < REREAD_MS) {
-		range = netns_ranges[i].range;
-	} else {
-		bool ours = ns.st_ino == own_netns.st_ino && ns.st_dev == own_netns.st_dev;
-		if (!(ours ? nsc_read_port_range(NSC_PORT_RANGE_FILE, &range) : read_range_of(tid, &range)))
-			range = NSC_ANY_PORT; /* unknown: any port may be chosen */
-		if (i == NETNS_CACHE)
-			i = netns_next++ % NETNS_CACHE;
-		netns_ranges[i].dev = ns.st_dev;
-		netns_ranges[i].ino = ns.st_ino;
-		netns_ranges[i].read_at = now;
-		netns_ranges[i].range = range;
-	}
-	pthread_mutex_unlock(&netns_lock);
-	return range;
 }
 
 /*
@@ -449,7 +356,7 @@ static int guard(int listener, const struct seccomp_notif *req)
 		warn_unguarded((pid_t)req->pid, errno);
 	if (got <= 0 || nsc_dial_verdict((struct sockaddr *)&dest, len, NSC_ANY_PORT) != NSC_GUARD)
 		return 0; /* not a TCP/IP dial: the kernel answers */
-	struct nsc_port_range range = caller_range((pid_t)req->pid);
+	struct nsc_port_range range = nsc_caller_range((pid_t)req->pid);
 	if (nsc_dial_verdict((struct sockaddr *)&dest, len, range) != NSC_GUARD)
 		return 0;
 	/* The memory we read is only trusted while the notification lives:
@@ -482,7 +389,7 @@ static void *worker(void *unused)
 	}
 	/* Each worker sleeps in its own epoll, woken alone (EPOLLEXCLUSIVE) and
 	 * at once (SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP wakes poll waiters). */
-	int waiter = epoll_create1(EPOLL_CLOEXEC);
+	int waiter = getenv("NSC_NO_EPOLL") ? -1 : epoll_create1(EPOLL_CLOEXEC);
 	struct epoll_event ready = { .events = EPOLLIN | EPOLLEXCLUSIVE };
 	if (waiter >= 0 && epoll_ctl(waiter, EPOLL_CTL_ADD, served_listener, &ready) != 0) {
 		close(waiter);
@@ -521,8 +428,7 @@ bool nsc_serve_notifications(int fd)
 		log_syslog = true;
 		openlog("noselfconn", LOG_PID, LOG_USER);
 	}
-	if (stat("/proc/self/ns/net", &own_netns) != 0)
-		memset(&own_netns, 0, sizeof(own_netns));
+	nsc_netns_ranges_init();
 	if (syscall(SYS_seccomp, SECCOMP_GET_NOTIF_SIZES, 0, &sizes) != 0)
 		return false;
 	/* Switch to us right away on a notification (Linux 6.6+): each trapped

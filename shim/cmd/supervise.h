@@ -1,10 +1,13 @@
-/* noselfconn --supervise: see supervise.c (processes) and notify.c (dials). */
+/* noselfconn --supervise: supervise.c (processes), notify.c (dials),
+ * netns_range.c (the caller's ephemeral range). */
 #ifndef NOSELFCONN_SUPERVISE_H
 #define NOSELFCONN_SUPERVISE_H
 
 #include <stdbool.h>
+#include <sys/types.h>
 
 #include "settings.h"
+#include "verdict.h"
 
 /*
  * Runs argv under the supervisor until it and every process it started have
@@ -26,5 +29,13 @@ int nsc_install_filter(bool *no_new_privs);
  * (they run until the process exits). False, errno set, if none could start.
  */
 bool nsc_serve_notifications(int listener);
+
+/*
+ * netns_range.c. The ephemeral range of the network namespace thread `tid`
+ * dials in, read at most once a second per namespace and calling thread;
+ * NSC_ANY_PORT where it cannot be read. Call the init first, once.
+ */
+struct nsc_port_range nsc_caller_range(pid_t tid);
+void nsc_netns_ranges_init(void);
 
 #endif

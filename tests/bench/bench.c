@@ -49,6 +49,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "compat.h"
+#include "portrange.h"
+
 #define EPHEMERAL_PORT 40000 /* inside the default range 32768-60999 */
 #define FIXED_PORT 8080	     /* outside it */
 #define MIDDLE_PORT 40500    /* the middle of the capacity case's range */
@@ -225,6 +228,16 @@ static void run_startup(long count, int rounds, const char *library, const char 
 	}
 }
 
+/* What the library's once-a-second refresh of the range costs: its reader. */
+static void run_range_read(long count)
+{
+	struct nsc_port_range range;
+	double start = now();
+	for (long i = 0; i < count; i++)
+		nsc_read_port_range(NSC_PORT_RANGE_FILE, &range);
+	printf("%.0f\n", (double)count / (now() - start));
+}
+
 static void run_getsockname(long count)
 {
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -266,6 +279,10 @@ static connect_fn load_guard(const char *library, const char *mode)
 
 int main(int argc, char **argv)
 {
+	if (argc == 3 && strcmp(argv[1], "range-read") == 0) {
+		run_range_read(atol(argv[2]));
+		return 0;
+	}
 	if (argc == 3 && strcmp(argv[1], "getsockname") == 0) {
 		run_getsockname(atol(argv[2]));
 		return 0;
@@ -276,7 +293,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (argc != 6 && !(argc == 7 && strcmp(argv[6], "floor") == 0)) {
-		fprintf(stderr, "usage: bench CASE COUNT ROUNDS LIBRARY MODE [floor] | bench getsockname COUNT\n");
+		fprintf(stderr, "usage: bench CASE COUNT ROUNDS LIBRARY MODE [floor] | bench getsockname|range-read COUNT\n");
 		return 2;
 	}
 	const char *name = argv[1];
