@@ -321,15 +321,13 @@ static bool find_namespaces(struct nsc_report *report)
 		return false;
 	}
 	bool ok = true;
-	const struct dirent *p;
-	while (ok && proc != NULL && (p = readdir(proc)) != NULL) {
-		if (p->d_name[0] < '1' || p->d_name[0] > '9')
-			continue;
-		char path[300];
-		snprintf(path, sizeof(path), "/proc/%s/ns/net", p->d_name);
+	long pid;
+	while (ok && proc != NULL && (pid = nsc_next_pid(proc)) > 0) {
+		char path[64];
+		snprintf(path, sizeof(path), "/proc/%ld/ns/net", pid);
 		unsigned long inode = netns_inode(path);
 		if (inode != 0) /* else gone, or a kernel thread's */
-			ok = add_netns(report, inode, strtol(p->d_name, NULL, 10), false);
+			ok = add_netns(report, inode, pid, false);
 	}
 	if (proc != NULL)
 		closedir(proc);

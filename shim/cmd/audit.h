@@ -4,6 +4,7 @@
 #ifndef NOSELFCONN_AUDIT_H
 #define NOSELFCONN_AUDIT_H
 
+#include <dirent.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -82,6 +83,9 @@ const char *nsc_user_name(unsigned long uid);
 
 /* Reads /proc/PID/comm, cmdline and the real uid; false when it is gone. */
 bool nsc_proc_read(struct nsc_proc *proc, long pid);
+
+/* owners.c. The next process of an opendir("/proc"), by pid; 0 at the end. */
+long nsc_next_pid(DIR *proc);
 void nsc_proc_free(struct nsc_proc *proc);
 
 /* Appends a process; its index in *index. False when out of memory. */

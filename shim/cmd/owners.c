@@ -230,15 +230,13 @@ bool nsc_find_owners(struct nsc_report *report)
 	}
 	DIR *proc = count > 0 ? opendir("/proc") : NULL;
 	bool ok = true;
-	const struct dirent *p;
-	while (ok && proc != NULL && (p = readdir(proc)) != NULL) {
-		if (p->d_name[0] < '1' || p->d_name[0] > '9')
-			continue;
-		char path[300];
-		snprintf(path, sizeof(path), "%s/fd", p->d_name);
+	long pid;
+	while (ok && proc != NULL && (pid = nsc_next_pid(proc)) > 0) {
+		char path[64];
+		snprintf(path, sizeof(path), "%ld/fd", pid);
 		int fd_dir = openat(dirfd(proc), path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (fd_dir >= 0) /* else gone, or not ours to read */
-			ok = scan_fds(report, index, count, strtol(p->d_name, NULL, 10), fd_dir);
+			ok = scan_fds(report, index, count, pid, fd_dir);
 	}
 	if (proc != NULL)
 		closedir(proc);
@@ -246,4 +244,13 @@ bool nsc_find_owners(struct nsc_report *report)
 	if (!ok)
 		nsc_audit_out_of_memory();
 	return ok;
+}
+
+long nsc_next_pid(DIR *proc)
+{
+	const struct dirent *p;
+	while ((p = readdir(proc)) != NULL)
+		if (p->d_name[0] >= '1' && p->d_name[0] <= '9')
+			return strtol(p->d_name, NULL, 10);
+	return 0;
 }

@@ -15,10 +15,10 @@
 #include "exec.h"
 
 /* 1 when /proc/PID/maps maps the library, 0 when not, -1 when unreadable. */
-static int carries_library(const char *pid, char **line, size_t *size)
+static int carries_library(long pid, char **line, size_t *size)
 {
-	char path[300];
-	snprintf(path, sizeof(path), "/proc/%s/maps", pid);
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%ld/maps", pid);
 	FILE *maps = fopen(path, "re");
 	if (maps == NULL)
 		return -1;
@@ -76,13 +76,11 @@ int nsc_audit_preloaded(bool json)
 	char *line = NULL;
 	size_t size = 0, found = 0, without = 0, unreadable = 0;
 	printf(json ? "{\"preloaded\":[" : "Processes with libnoselfconn.so loaded:\n");
-	const struct dirent *p;
-	while ((p = readdir(proc)) != NULL) {
-		if (p->d_name[0] < '1' || p->d_name[0] > '9')
-			continue;
-		int carries = carries_library(p->d_name, &line, &size);
+	long pid;
+	while ((pid = nsc_next_pid(proc)) > 0) {
+		int carries = carries_library(pid, &line, &size);
 		if (carries > 0)
-			print_process(strtol(p->d_name, NULL, 10), json, found++);
+			print_process(pid, json, found++);
 		else if (carries == 0)
 			without++;
 		else

@@ -11,6 +11,8 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "compat.h" /* the kernel ABI constants, from shim/common */
+
 /* "127.0.0.1" or "::1" and a port into a sockaddr; exits on bad input. */
 static inline socklen_t parse_endpoint(const char *host, const char *port_text,
 				       struct sockaddr_storage *out)
@@ -36,6 +38,16 @@ static inline socklen_t parse_endpoint(const char *host, const char *port_text,
 	}
 	fprintf(stderr, "bad address '%s'\n", host);
 	exit(2);
+}
+
+/* Whether fd is connected to itself: its local name is its peer's. */
+static inline int names_equal(int fd)
+{
+	struct sockaddr_storage local, peer;
+	socklen_t llen = sizeof(local), plen = sizeof(peer);
+	return getsockname(fd, (struct sockaddr *)&local, &llen) == 0 &&
+	       getpeername(fd, (struct sockaddr *)&peer, &plen) == 0 && llen == plen &&
+	       memcmp(&local, &peer, llen) == 0;
 }
 
 /* Open file descriptors of this process, to catch leaks. */

@@ -46,15 +46,6 @@
 
 #include "common.h"
 
-#ifndef IPPROTO_MPTCP
-#define IPPROTO_MPTCP 262
-#endif
-#ifndef IP_BIND_ADDRESS_NO_PORT
-#define IP_BIND_ADDRESS_NO_PORT 24
-#endif
-#ifndef IP_LOCAL_PORT_RANGE
-#define IP_LOCAL_PORT_RANGE 51
-#endif
 
 #define PROBE "noselfconn-probe"
 #define CONNECT_TIMEOUT_MS 3000
@@ -102,15 +93,6 @@ static int held_fd = -1; /* -k: the self-connection stays open until the end */
 static int first_error;
 static volatile int stop;
 
-static bool names_equal(int fd)
-{
-	struct sockaddr_storage local, peer;
-	socklen_t llen = sizeof(local), plen = sizeof(peer);
-	if (getsockname(fd, (struct sockaddr *)&local, &llen) != 0 ||
-	    getpeername(fd, (struct sockaddr *)&peer, &plen) != 0)
-		return false;
-	return llen == plen && memcmp(&local, &peer, llen) == 0;
-}
 
 static int wait_writable(int fd)
 {

@@ -17,21 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#ifndef SYS_pidfd_open
-#define SYS_pidfd_open 434
-#endif
-#ifndef SYS_pidfd_getfd
-#define SYS_pidfd_getfd 438
-#endif
-#ifndef IPPROTO_MPTCP
-#define IPPROTO_MPTCP 262
-#endif
-#define IP_LOCAL_PORT_RANGE_OPT 51
-#define PIDFD_THREAD_FLAG O_EXCL
-#define SYNC_WAKE_UP_FLAG 1
-#ifndef SECCOMP_IOCTL_NOTIF_SET_FLAGS
-#define SECCOMP_IOCTL_NOTIF_SET_FLAGS SECCOMP_IOW(4, __u64)
-#endif
+#include "compat.h"
 
 static const char *yes(int ok)
 {
@@ -43,7 +29,7 @@ static int port_range(void)
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
 	unsigned range;
 	socklen_t len = sizeof(range);
-	int ok = getsockopt(fd, IPPROTO_IP, IP_LOCAL_PORT_RANGE_OPT, &range, &len) == 0;
+	int ok = getsockopt(fd, IPPROTO_IP, IP_LOCAL_PORT_RANGE, &range, &len) == 0;
 	close(fd);
 	return ok;
 }
@@ -76,7 +62,7 @@ static int user_notification(void)
 					    SECCOMP_FILTER_FLAG_NEW_LISTENER, &program);
 		if (listener < 0)
 			_exit(0);
-		_exit(ioctl(listener, SECCOMP_IOCTL_NOTIF_SET_FLAGS, SYNC_WAKE_UP_FLAG) == 0 ? 2 : 1);
+		_exit(ioctl(listener, SECCOMP_IOCTL_NOTIF_SET_FLAGS, SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP) == 0 ? 2 : 1);
 	}
 	int status = 0;
 	waitpid(pid, &status, 0);
@@ -91,6 +77,6 @@ int main(void)
 	printf("ip_local_port_range=%s user_notif=%s sync_wake_up=%s pidfd_open=%s pidfd_getfd=%s "
 	       "pidfd_thread=%s mptcp=%s\n",
 	       yes(port_range()), yes(notify >= 1), yes(notify == 2), yes(pidfd(0)), yes(getfd),
-	       yes(pidfd(PIDFD_THREAD_FLAG)), yes(mptcp()));
+	       yes(pidfd(PIDFD_THREAD)), yes(mptcp()));
 	return 0;
 }

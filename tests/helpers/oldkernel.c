@@ -32,13 +32,7 @@
 #elif defined(__aarch64__)
 #define NATIVE_ARCH AUDIT_ARCH_AARCH64
 #endif
-#ifndef SYS_pidfd_open
-#define SYS_pidfd_open 434
-#endif
-#ifndef SYS_pidfd_getfd
-#define SYS_pidfd_getfd 438
-#endif
-#define IP_LOCAL_PORT_RANGE_OPT 51
+#include "compat.h"
 #define ARG_LOW(n) offsetof(struct seccomp_data, args[n]) /* little-endian */
 
 static struct sock_filter code[64];
@@ -64,7 +58,7 @@ static void no_port_range(int nr)
 	LOAD(ARG_LOW(1));
 	UNLESS_EQ(IPPROTO_IP, 3);
 	LOAD(ARG_LOW(2));
-	UNLESS_EQ(IP_LOCAL_PORT_RANGE_OPT, 1);
+	UNLESS_EQ(IP_LOCAL_PORT_RANGE, 1);
 	FAIL(ENOPROTOOPT);
 }
 

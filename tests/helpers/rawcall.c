@@ -48,14 +48,6 @@ static int dial(const char *style, int fd, struct sockaddr_storage *dest, sockle
 	return rc >= 0 ? 0 : errno;
 }
 
-static bool names_equal(int fd)
-{
-	struct sockaddr_storage local, peer;
-	socklen_t llen = sizeof(local), plen = sizeof(peer);
-	return getsockname(fd, (struct sockaddr *)&local, &llen) == 0 &&
-	       getpeername(fd, (struct sockaddr *)&peer, &plen) == 0 && llen == plen &&
-	       memcmp(&local, &peer, llen) == 0;
-}
 
 int main(int argc, char **argv)
 {

@@ -38,14 +38,6 @@ static void *dialer(void *arg)
 	}
 }
 
-static bool names_equal(int fd)
-{
-	struct sockaddr_storage local, peer;
-	socklen_t llen = sizeof(local), plen = sizeof(peer);
-	return getsockname(fd, (struct sockaddr *)&local, &llen) == 0 &&
-	       getpeername(fd, (struct sockaddr *)&peer, &plen) == 0 && llen == plen &&
-	       memcmp(&local, &peer, llen) == 0;
-}
 
 int main(int argc, char **argv)
 {
