@@ -4,6 +4,8 @@
 
 load helpers
 
+# Timing sanitized programs measures nothing: left out of make sanitize.
+# bats test_tags=no-sanitizer
 @test "make bench's programs run every case briefly and print the whole table" {
 	require_netns
 	run "$ROOT/tests/bench/run.sh" 1 100

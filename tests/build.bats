@@ -46,6 +46,8 @@ fresh_build() {
 	nm -uD "$LIB" | grep -q __stack_chk_fail
 }
 
+# What the shipped build imports (a sanitized one imports the sanitizers).
+# bats test_tags=no-sanitizer
 @test "the preloaded library imports only async-signal-safe functions, and its loader's" {
 	# What a hook may call (POSIX async-signal-safe, or the same kind of
 	# system-call wrapper), what the constructor needs (dlsym, getenv,

@@ -54,6 +54,8 @@ in_both_modes() {
 	expect range_changed 0
 }
 
+# Third-party programs: left out of make sanitize, as tests/compat.bats is.
+# bats test_tags=foreign-programs
 @test "real clients with a source address (nc -s, socat bind=, curl --interface, python source_address)" {
 	NSC_TEST_RANGE="$BOUND_RANGE"
 	# bind(ip, 0) takes the odd port, 50001; curl binds with
@@ -85,13 +87,16 @@ in_both_modes() {
 	done
 }
 
+# mptcpize is a third-party program that replaces LD_PRELOAD (the sanitizer
+# runtime with it): left out of make sanitize, as tests/compat.bats is.
+# bats test_tags=foreign-programs
 @test "mptcpize (another preload that makes TCP sockets MPTCP), stacked in either order" {
 	local wrap
 	wrap=$(dpkg -L libmptcpwrap0 | grep 'libmptcpwrap\.so\.0$')
 	run in_netns env LD_PRELOAD="$wrap" "$DIAL" -n 300 127.0.0.1 "$TARGET"
 	expect_at_least self 1
 	local order
-	for order in "$wrap:$PRELOAD_LIB" "$SANITIZER_PRELOAD$LIB:$wrap"; do
+	for order in "$wrap:$LIB" "$LIB:$wrap"; do
 		run in_netns env LD_PRELOAD="$order" strace -f -qq -e trace=socket "$DIAL" -n 300 127.0.0.1 "$TARGET"
 		echo "LD_PRELOAD=$order: $output"
 		grep -q IPPROTO_MPTCP <<<"$output" # the sockets really are MPTCP
@@ -99,7 +104,7 @@ in_both_modes() {
 		expect refused 300
 	done
 	# mptcpize sets LD_PRELOAD to its own library: the wrapper goes inside it.
-	run in_netns env LD_PRELOAD="${NSC_SANITIZER_RUNTIME:-}" mptcpize run "$WRAPPER" "$DIAL" -n 300 127.0.0.1 "$TARGET"
+	run in_netns mptcpize run "$WRAPPER" "$DIAL" -n 300 127.0.0.1 "$TARGET"
 	expect self 0
 	expect refused 300
 }

@@ -59,6 +59,12 @@ static struct {
 	const char *bind_how;	  /* -b */
 	uint32_t own_range;	  /* -P */
 	socklen_t namelen;	  /* -N, 0: the address's own length */
+	/* The destination again, with room behind it for a -N longer than
+	 * any address: the kernel reads 128 bytes, a sanitizer all of them. */
+	struct {
+		struct sockaddr_storage addr;
+		char beyond[128];
+	} named;
 	bool reuse_socket, stop_at_self;
 	int hold_seconds;
 	struct sockaddr_storage dest;
@@ -128,7 +134,7 @@ static int dial_once(int fd)
 				 opt.dest_len) >= 0 ? 0 : errno;
 	if (strcmp(s, "fastopen-sendmsg") == 0) {
 		struct iovec iov = { .iov_base = PROBE, .iov_len = sizeof(PROBE) };
-		struct msghdr msg = { .msg_name = (void *)to, .msg_namelen = namelen,
+		struct msghdr msg = { .msg_name = &opt.named, .msg_namelen = namelen,
 				      .msg_iov = &iov, .msg_iovlen = 1 };
 		return do_sendmsg(fd, &msg, MSG_FASTOPEN | MSG_NOSIGNAL) >= 0 ? 0 : errno;
 	}
@@ -136,7 +142,7 @@ static int dial_once(int fd)
 		/* The first message dials; the second follows on the connection. */
 		struct iovec iov = { .iov_base = PROBE, .iov_len = sizeof(PROBE) };
 		struct mmsghdr msgs[2] = {
-			{ .msg_hdr = { .msg_name = (void *)to, .msg_namelen = namelen,
+			{ .msg_hdr = { .msg_name = &opt.named, .msg_namelen = namelen,
 				       .msg_iov = &iov, .msg_iovlen = 1 } },
 			{ .msg_hdr = { .msg_iov = &iov, .msg_iovlen = 1 } },
 		};
@@ -381,7 +387,7 @@ int main(int argc, char **argv)
 		default: argc = -1; break; /* the usage below */
 		}
 	}
-	if (argc < 0 || argc - optind != 2 || threads < 1 || threads > 64 ||
+	if (argc < 0 || argc - optind != 2 || opt.namelen > sizeof(opt.named) || threads < 1 || threads > 64 ||
 	    (opt.bind_how != NULL && strcmp(opt.bind_how, "port0") != 0 &&
 	     strcmp(opt.bind_how, "noport") != 0)) {
 		fprintf(stderr, "usage: dial [-n COUNT] [-t THREADS] [-s STYLE] [-uRkLSrm] [-H SECS] "
@@ -389,6 +395,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	opt.dest_len = parse_endpoint(argv[optind], argv[optind + 1], &opt.dest);
+	opt.named.addr = opt.dest;
 	if (server)
 		start_server();
 	if (go_file != NULL)
