@@ -52,7 +52,7 @@ fresh_build() {
 	# What a hook may call (POSIX async-signal-safe, or the same kind of
 	# system-call wrapper), what the constructor needs (dlsym, getenv,
 	# getauxval, abort) and what hardening adds (__stack_chk_fail, *_chk).
-	local allowed="abort clock_gettime close connect dlsym getauxval getenv getpid getsockname
+	local allowed="abort clock_gettime close connect dlsym getauxval getenv fstatfs getpid getsockname
 		getsockopt nanosleep open read sched_yield sendmmsg sendmsg sendto setsockopt socket
 		strcmp strnlen syscall write __stack_chk_fail __errno_location __cxa_finalize
 		program_invocation_short_name __progname __read_chk memcpy memset memcmp

@@ -8,9 +8,9 @@
 
 /*
  * Reads `path` (NSC_PORT_RANGE_FILE for this namespace) into *out. open,
- * read and close only; errno is preserved. False, *out untouched, when the
- * file cannot be opened (chroot, no /proc, no descriptor, a sandbox) or
- * does not hold a valid range.
+ * fstatfs, read and close only; errno is preserved. False, *out untouched,
+ * when the file cannot be opened (chroot, no /proc, no descriptor, a
+ * sandbox), is not on procfs, or does not hold a valid range.
  */
 bool nsc_read_port_range(const char *path, struct nsc_port_range *out);
 

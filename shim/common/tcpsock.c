@@ -33,15 +33,6 @@ bool nsc_set_socket_range(int fd, uint32_t range)
 	return ok;
 }
 
-bool nsc_narrow_socket_range(int fd, struct nsc_port_range netns, uint16_t target,
-			     uint32_t *saved)
-{
-	uint32_t avoiding;
-	return nsc_get_socket_range(fd, saved) &&
-	       nsc_range_without(nsc_effective_range(netns, *saved), target, &avoiding) &&
-	       nsc_set_socket_range(fd, avoiding);
-}
-
 uint16_t nsc_bound_port(int fd)
 {
 	int saved_errno = errno;

@@ -17,16 +17,6 @@ bool nsc_is_tcp_socket(int fd);
 bool nsc_get_socket_range(int fd, uint32_t *range);
 bool nsc_set_socket_range(int fd, uint32_t range);
 
-/*
- * Narrows the socket's port range so the kernel cannot choose `target`:
- * what it draws from is `netns` cut by the socket's own range. On success
- * *saved holds the socket's own range, for nsc_set_socket_range() to put
- * back. False, the socket untouched, where no other port exists or the
- * kernel lacks the option.
- */
-bool nsc_narrow_socket_range(int fd, struct nsc_port_range netns, uint16_t target,
-			     uint32_t *saved);
-
 /* The port the socket is bound to, 0 if none yet (or not a socket). */
 uint16_t nsc_bound_port(int fd);
 

@@ -220,25 +220,40 @@ static ssize_t dial_checked(const struct nsc_runtime *rt, struct dial *d)
 }
 
 /*
- * Mode prebind: keep the target out of the kernel's choice before dialing.
- * Where that cannot work, check instead: the range is unknown, the kernel
- * lacks the option, or the socket has its port already (bound first).
+ * Mode prebind: keep the target out of the kernel's choice before dialing:
+ * the wider side of the range first, the other side should that one have
+ * no port free (EADDRNOTAVAIL), as libc would still find one. Where that
+ * cannot work, check instead: the range is unknown, the kernel lacks the
+ * option, or the socket has its port already (bound first).
  */
 static ssize_t dial_prebound(const struct nsc_runtime *rt, struct dial *d)
 {
 	struct nsc_port_range range;
 	bool known;
+	uint32_t own, avoiding;
+	int saved_errno = errno;
 	read_destination(d);
 	if (!is_guarded(d, &range, &known) || !nsc_is_tcp_socket(d->fd))
 		return dial_once(rt, d); /* not ours, or not a socket: libc answers */
-	uint32_t own;
-	if (!known || nsc_bound_port(d->fd) != 0 ||
-	    !nsc_narrow_socket_range(d->fd, range, nsc_dest_port(d->dest), &own))
+	if (!known || nsc_bound_port(d->fd) != 0 || !nsc_get_socket_range(d->fd, &own))
 		return dial_checked(rt, d);
-	ssize_t ret = dial_once(rt, d);
-	int err = errno;
+	struct nsc_port_range from = nsc_effective_range(range, own);
+	uint16_t target = nsc_dest_port(d->dest);
+	bool above = nsc_wider_above(from, target), dialed = false;
+	ssize_t ret = -1;
+	int err = 0;
+	for (int side = 0; side < 2 && (!dialed || err == EADDRNOTAVAIL); side++, above = !above) {
+		if (!nsc_range_part(from, target, above, &avoiding) ||
+		    !nsc_set_socket_range(d->fd, avoiding))
+			continue;
+		ret = dial_once(rt, d);
+		err = ret < 0 ? errno : 0;
+		dialed = true;
+	}
+	if (!dialed)
+		return dial_checked(rt, d);
 	nsc_set_socket_range(d->fd, own);
-	errno = err;
+	errno = ret < 0 ? err : saved_errno;
 	return ret;
 }
 
@@ -246,18 +261,21 @@ static ssize_t dial_prebound(const struct nsc_runtime *rt, struct dial *d)
  * Threads sharing a socket. While one thread's dial is in here (dialed,
  * looked, perhaps undone and made again, or its range narrowed), another
  * thread's dial on the same socket would see what is about to be taken
- * back: a connection being undone, a range about to be restored. So a
- * dial marks its descriptor, lock-free, and a dial that finds another
- * thread's mark on its descriptor waits for it to go. The wait is bounded:
- * a thread cancelled inside a blocking connect() leaves its mark behind,
- * and a dial to a slow remote host may hold it long. A mark this thread
- * holds already (a signal handler dialing from inside a dial) is no wait.
+ * back: a connection being undone, a range about to be restored. So a dial
+ * marks its descriptor's slot, lock-free, and a dial that finds another
+ * thread's mark waits for it to go. The window that matters lasts
+ * microseconds (a dial to this host), so the wait is bounded at 50 ms, after
+ * which the mark is taken over: a thread cancelled inside connect(), or
+ * left by siglongjmp() from a signal handler, or a fork() child that
+ * inherited another thread's mark costs one such wait, once. A mark this
+ * thread holds already (a signal handler dialing from inside a dial) is no
+ * wait. Two descriptors may share a slot: the second waits for the first's
+ * dial, bounded the same way.
  */
 #define MARKS 1024
-#define MARK_WAIT_NS 2000000000LL
+#define MARK_WAIT_ROUNDS (64 + 500) /* 64 yields, then 500 sleeps of 100 us */
 
-static uintptr_t mark_owner[MARKS];
-static int mark_fd[MARKS];
+static uintptr_t marks[MARKS];
 
 static uintptr_t this_thread(void)
 {
@@ -274,25 +292,28 @@ static void pause_briefly(unsigned round)
 	nanosleep(&pause, NULL);
 }
 
-/* Marks fd for this thread; false if the mark is not ours to remove. */
+/* Marks fd's slot for this thread; false if the mark is not ours to remove. */
 static bool mark_dialing(int fd)
 {
-	unsigned slot = (unsigned)fd % MARKS;
-	uintptr_t me = this_thread();
+	uintptr_t *slot = &marks[(unsigned)fd % MARKS];
+	uintptr_t me = this_thread(), owner = 0;
 	int saved_errno = errno;
 	bool marked = false;
-	for (unsigned round = 0; round < 64 + MARK_WAIT_NS / 100000; round++) {
-		uintptr_t owner = 0;
-		if (__atomic_compare_exchange_n(&mark_owner[slot], &owner, me, false,
-						__ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) {
-			__atomic_store_n(&mark_fd[slot], fd, __ATOMIC_RELAXED);
+	for (unsigned round = 0; !marked; round++) {
+		owner = 0;
+		if (__atomic_compare_exchange_n(slot, &owner, me, false, __ATOMIC_ACQUIRE,
+						__ATOMIC_RELAXED)) {
 			marked = true;
+		} else if (owner == me) {
+			break; /* ours already: a dial from inside a dial */
+		} else if (round >= MARK_WAIT_ROUNDS) {
+			/* Abandoned, or a long dial elsewhere: take it over. */
+			marked = __atomic_compare_exchange_n(slot, &owner, me, false,
+							     __ATOMIC_ACQUIRE, __ATOMIC_RELAXED);
 			break;
+		} else {
+			pause_briefly(round);
 		}
-		/* Ours already, or another socket's that shares the slot. */
-		if (owner == me || __atomic_load_n(&mark_fd[slot], __ATOMIC_RELAXED) != fd)
-			break;
-		pause_briefly(round);
 	}
 	errno = saved_errno;
 	return marked;
@@ -300,8 +321,11 @@ static bool mark_dialing(int fd)
 
 static void unmark_dialing(int fd, bool marked)
 {
+	uintptr_t me = this_thread();
+	/* Only if still ours: another thread may have taken it over. */
 	if (marked)
-		__atomic_store_n(&mark_owner[(unsigned)fd % MARKS], 0, __ATOMIC_RELEASE);
+		__atomic_compare_exchange_n(&marks[(unsigned)fd % MARKS], &me, 0, false,
+					    __ATOMIC_RELEASE, __ATOMIC_RELAXED);
 }
 
 /* How to stop the dials that may self-connect: the mode decides. */

@@ -63,7 +63,7 @@ static struct {
 	 * any address: the kernel reads 128 bytes, a sanitizer all of them. */
 	struct {
 		struct sockaddr_storage addr;
-		char beyond[128];
+		char beyond[4096];
 	} named;
 	bool reuse_socket, stop_at_self;
 	int hold_seconds;
