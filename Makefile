@@ -46,6 +46,15 @@ BENCH        := $(BUILD)/tests/bench $(BUILD)/tests/empty.so
 .PHONY: all test test-build sanitize coverage demo demo-proxy bench lint fuzz install uninstall clean
 all: $(LIB) $(WRAPPER) $(MANPAGES)
 
+# The installed library's directory is compiled into the command: a
+# different PREFIX or LIBDIR rebuilds what uses it.
+LIBDIR_STAMP := $(BUILD)/.libdir
+$(LIBDIR_STAMP): FORCE
+	@mkdir -p $(@D)
+	@echo '$(LIBDIR)' | cmp -s - $@ || echo '$(LIBDIR)' > $@
+$(BUILD)/obj/cmd/exec.o: $(LIBDIR_STAMP)
+.PHONY: FORCE
+
 $(sort $(call OBJ,$(LIB_SRCS) $(CMD_SRCS))): $(BUILD)/obj/%.o: shim/%.c
 	@mkdir -p $(@D)
 	$(COMPILE) -c -o $@ $<
@@ -106,15 +115,20 @@ FUZZ_SRCS := tests/fuzz/fuzz_verdict.c shim/common/verdict.c shim/common/setting
 $(FUZZER): $(FUZZ_SRCS)
 	@mkdir -p $(@D)
 	clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-		-Ishim/common -Ishim/lib -o $@ $(FUZZ_SRCS)
+		-MMD -MP -MF $@.d -Ishim/common -Ishim/lib -o $@ $(FUZZ_SRCS)
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 
-# tests/deps.sh installs what is missing when run as root, else names the command.
-TEST_BUILD := all $(HELPERS) $(BUILD)/tests/dial-static $(PRELOADS) $(UNIT) $(BENCH) $(FUZZER)
-test-build:
+# tests/deps.sh installs what is missing when run as root, else names the
+# command; the test programs wait for it (clang, musl-gcc, Go...).
+TEST_DEPS := $(BUILD)/.test-deps
+$(TEST_DEPS): tests/deps.sh
+	@mkdir -p $(@D)
 	@tests/deps.sh test
-	$(MAKE) $(TEST_BUILD)
+	@touch $@
+$(HELPERS) $(BUILD)/tests/dial-static $(PRELOADS) $(UNIT) $(BENCH) $(FUZZER): | $(TEST_DEPS)
+TEST_BUILD := all $(HELPERS) $(BUILD)/tests/dial-static $(PRELOADS) $(UNIT) $(BENCH) $(FUZZER)
+test-build: $(TEST_BUILD)
 
 # Dependencies first (clang's libFuzzer, musl-gcc... build test programs),
 # then the build. A test that hangs fails after 15 minutes, not CI.
@@ -136,21 +150,17 @@ sanitize:
 	ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 		BATS_TEST_TIMEOUT=900 bats --filter-tags '!no-sanitizer,!foreign-programs' tests/
 
-demo:
+demo: all
 	@tests/deps.sh demo
-	$(MAKE) all
 	demo/self-connect.sh
 
 # The second demo: a socat proxy in front of a backend that is down.
-demo-proxy:
+demo-proxy: all
 	@tests/deps.sh test
-	$(MAKE) all
 	demo/legacy-proxy.sh
 
 # New inputs go to the build tree; tests/fuzz/corpus holds the seeds.
-fuzz:
-	@tests/deps.sh test
-	$(MAKE) $(FUZZER)
+fuzz: $(FUZZER)
 	mkdir -p $(BUILD)/fuzz-corpus
 	$(FUZZER) -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 $(BUILD)/fuzz-corpus tests/fuzz/corpus
 
@@ -158,18 +168,17 @@ lint:
 	@tests/deps.sh test
 	tests/lint.sh
 
-# Line coverage of shim/ from the whole suite, over a --coverage build.
+# Line coverage of shim/ from the whole suite, over a --coverage build (less
+# what checks the shipped build alone: tag no-coverage).
 COV_BUILD := $(BUILD)/coverage
 coverage:
 	rm -rf $(COV_BUILD)
 	$(MAKE) BUILD=$(COV_BUILD) CFLAGS="-O0 -g --coverage" LDFLAGS="--coverage" test-build
-	NSC_BUILD=$(abspath $(COV_BUILD)) bats tests/
+	NSC_BUILD=$(abspath $(COV_BUILD)) bats --filter-tags '!no-coverage' tests/
 	tests/coverage.sh $(COV_BUILD)
 
 # Timing is noisy on small machines: benchmarks are not part of `make test`.
-bench:
-	@tests/deps.sh test
-	$(MAKE) all $(HELPERS) $(BENCH)
+bench: all $(HELPERS) $(BENCH)
 	NSC_BUILD=$(abspath $(BUILD)) tests/bench/run.sh
 
 # The drop-in example names the library where this install puts it.
@@ -197,9 +206,8 @@ clean:
 # packages are fetched into $(BUILD)/kernels, never installed. kernel-table
 # writes the README's "Kernel support" table from the last run.
 .PHONY: test-kernels kernel-table
-test-kernels:
+test-kernels: all $(HELPERS) $(BUILD)/tests/dial-static
 	@tests/deps.sh kernels
-	$(MAKE) all $(HELPERS) $(BUILD)/tests/dial-static
 	tests/kernels/run.sh $(BUILD)
 
 kernel-table:

@@ -47,7 +47,7 @@ fresh_build() {
 }
 
 # What the shipped build imports (a sanitized one imports the sanitizers).
-# bats test_tags=no-sanitizer
+# bats test_tags=no-sanitizer,no-coverage
 @test "the preloaded library imports only async-signal-safe functions, and its loader's" {
 	# What a hook may call (POSIX async-signal-safe, or the same kind of
 	# system-call wrapper), what the constructor needs (dlsym, getenv,

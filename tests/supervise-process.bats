@@ -79,6 +79,8 @@ start_tree() {
 	[ -z "$stderr" ]
 }
 
+# A coverage build run as nobody adds gcov's complaints to stderr.
+# bats test_tags=no-coverage
 @test "supervised unprivileged: one line says no_new_privs is set" {
 	require_root
 	run --separate-stderr "${AS_NOBODY[@]}" "$WRAPPER" --supervise true

@@ -296,11 +296,11 @@ static void pause_briefly(unsigned round)
 static bool mark_dialing(int fd)
 {
 	uintptr_t *slot = &marks[(unsigned)fd % MARKS];
-	uintptr_t me = this_thread(), owner = 0;
+	uintptr_t me = this_thread();
 	int saved_errno = errno;
 	bool marked = false;
 	for (unsigned round = 0; !marked; round++) {
-		owner = 0;
+		uintptr_t owner = 0;
 		if (__atomic_compare_exchange_n(slot, &owner, me, false, __ATOMIC_ACQUIRE,
 						__ATOMIC_RELAXED)) {
 			marked = true;

@@ -31,6 +31,13 @@ row() {
 	echo "| $kernel | ${check:-?} | ${prebind:-?} | ${supervise:-?} | $preload preloaded, $supervised supervised | $ok/$((preload + supervised)) |"
 }
 
+# No results, no table: never write a README row of question marks.
+set -- "$dir"/*.results
+if [ ! -e "$1" ]; then
+	echo "kernel-table: no results in $dir: run make test-kernels first" >&2
+	exit 1
+fi
+
 table=$(
 	echo "| Kernel | check | prebind | --supervise | Cases run | Passed |"
 	echo "|---|---|---|---|---|---|"
