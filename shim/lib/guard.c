@@ -262,24 +262,31 @@ static ssize_t dial_prebound(const struct nsc_runtime *rt, struct dial *d)
  * looked, perhaps undone and made again, or its range narrowed), another
  * thread's dial on the same socket would see what is about to be taken
  * back: a connection being undone, a range about to be restored. So a dial
- * marks its descriptor's slot, lock-free, and a dial that finds another
- * thread's mark waits for it to go. The window that matters lasts
- * microseconds (a dial to this host), so the wait is bounded at 50 ms, after
- * which the mark is taken over: a thread cancelled inside connect(), or
- * left by siglongjmp() from a signal handler, or a fork() child that
- * inherited another thread's mark costs one such wait, once. A mark this
- * thread holds already (a signal handler dialing from inside a dial) is no
- * wait. Two descriptors may share a slot: the second waits for the first's
- * dial, bounded the same way.
+ * marks its descriptor, lock-free, and a dial that finds another thread's
+ * mark on its own descriptor waits for it to go. The window that matters
+ * lasts microseconds (a dial to this host), so the wait is bounded at
+ * 50 ms, after which the mark is taken over: a thread cancelled inside
+ * connect(), a dial left by siglongjmp() from a signal handler, or a fork()
+ * child that inherited another thread's mark costs one such wait, once. A
+ * mark this thread holds already (a signal handler dialing from inside a
+ * dial) is no wait. A mark is one word, the thread and the descriptor
+ * together: a slot another descriptor holds is no reason to wait.
  */
-#define MARKS 1024
+#define MARKS 64		    /* slots: one cache-friendly page of .bss, at most */
 #define MARK_WAIT_ROUNDS (64 + 500) /* 64 yields, then 500 sleeps of 100 us */
+#define MARK_FD_SHIFT 48	    /* user-space thread pointers fit in 47 bits */
 
-static uintptr_t marks[MARKS];
+static uint64_t marks[MARKS];
 
-static uintptr_t this_thread(void)
+static uint64_t mark_of(int fd)
 {
-	return (uintptr_t)__builtin_thread_pointer();
+	return (uint64_t)(unsigned)fd << MARK_FD_SHIFT |
+	       ((uint64_t)(uintptr_t)__builtin_thread_pointer() & ((1ULL << MARK_FD_SHIFT) - 1));
+}
+
+static bool same_socket(uint64_t a, uint64_t b)
+{
+	return a >> MARK_FD_SHIFT == b >> MARK_FD_SHIFT;
 }
 
 static void pause_briefly(unsigned round)
@@ -292,28 +299,30 @@ static void pause_briefly(unsigned round)
 	nanosleep(&pause, NULL);
 }
 
-/* Marks fd's slot for this thread; false if the mark is not ours to remove. */
+/* Marks fd for this thread; false if the mark is not ours to remove. */
 static bool mark_dialing(int fd)
 {
-	uintptr_t *slot = &marks[(unsigned)fd % MARKS];
-	uintptr_t me = this_thread();
+	uint64_t *slot = &marks[(unsigned)fd % MARKS];
+	uint64_t mine = mark_of(fd);
 	int saved_errno = errno;
 	bool marked = false;
-	for (unsigned round = 0; !marked; round++) {
-		uintptr_t owner = 0;
-		if (__atomic_compare_exchange_n(slot, &owner, me, false, __ATOMIC_ACQUIRE,
+	for (unsigned round = 0;; round++) {
+		uint64_t held = 0;
+		if (__atomic_compare_exchange_n(slot, &held, mine, false, __ATOMIC_ACQUIRE,
 						__ATOMIC_RELAXED)) {
 			marked = true;
-		} else if (owner == me) {
-			break; /* ours already: a dial from inside a dial */
-		} else if (round >= MARK_WAIT_ROUNDS) {
-			/* Abandoned, or a long dial elsewhere: take it over. */
-			marked = __atomic_compare_exchange_n(slot, &owner, me, false,
+			break;
+		}
+		/* Ours already (a dial from inside a dial), or another socket's. */
+		if (held == mine || !same_socket(held, mine))
+			break;
+		if (round >= MARK_WAIT_ROUNDS) {
+			/* Abandoned, or a long dial: take it over. */
+			marked = __atomic_compare_exchange_n(slot, &held, mine, false,
 							     __ATOMIC_ACQUIRE, __ATOMIC_RELAXED);
 			break;
-		} else {
-			pause_briefly(round);
 		}
+		pause_briefly(round);
 	}
 	errno = saved_errno;
 	return marked;
@@ -321,10 +330,10 @@ static bool mark_dialing(int fd)
 
 static void unmark_dialing(int fd, bool marked)
 {
-	uintptr_t me = this_thread();
+	uint64_t mine = mark_of(fd);
 	/* Only if still ours: another thread may have taken it over. */
 	if (marked)
-		__atomic_compare_exchange_n(&marks[(unsigned)fd % MARKS], &me, 0, false,
+		__atomic_compare_exchange_n(&marks[(unsigned)fd % MARKS], &mine, 0, false,
 					    __ATOMIC_RELEASE, __ATOMIC_RELAXED);
 }
 
