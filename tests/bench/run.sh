@@ -144,7 +144,7 @@ echo "vs-floor: check against that floor, round by round (floor/s, check/s): wha
 echo "       library costs beyond the one look."
 echo "(empty): a preloaded shared object with no code at all, the floor any preload costs;"
 echo "       vs-empty: the library's start-up against it, exec by exec."
-echo "The range re-read (open, read, close of ip_local_port_range), at most once a second per"
+echo "The range re-read (open, fstatfs, read, close of ip_local_port_range), at most once a second per"
 echo "  dialing process: $(awk -v c="$("$BENCH" range-read 20000)" 'BEGIN { printf "%.1f us, %.4f %% of that second", 1e6 / c, 100 / c }')."
 echo "One getsockname() alone, in a tight loop: $(awk -v c="$("$BENCH" getsockname 1000000)" 'BEGIN { printf "%.0f", 1e9 / c }') ns."
 
