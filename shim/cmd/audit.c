@@ -28,16 +28,13 @@
 
 static bool add_finding(struct nsc_findings *list, const struct nsc_tcp_socket *s)
 {
-	if (list->count == list->capacity) {
-		size_t capacity = list->capacity ? 2 * list->capacity : 16;
-		struct nsc_finding *items = realloc(list->items, capacity * sizeof(*items));
-		if (items == NULL) {
-			nsc_audit_out_of_memory();
-			return false;
-		}
-		list->items = items;
-		list->capacity = capacity;
+	struct nsc_finding *items = nsc_grow(list->items, &list->capacity, list->count,
+					     sizeof(*items), 16);
+	if (items == NULL) {
+		nsc_audit_out_of_memory();
+		return false;
 	}
+	list->items = items;
 	list->items[list->count++] = (struct nsc_finding){ .socket = *s };
 	return true;
 }
@@ -292,16 +289,13 @@ static bool add_netns(struct nsc_report *report, unsigned long inode, long pid, 
 	for (size_t i = 0; i < report->count; i++)
 		if (report->items[i].inode == inode)
 			return true;
-	if (report->count == report->capacity) {
-		size_t more = report->capacity ? 2 * report->capacity : 8;
-		struct nsc_netns *grown = realloc(report->items, more * sizeof(*grown));
-		if (grown == NULL) {
-			nsc_audit_out_of_memory();
-			return false;
-		}
-		report->items = grown;
-		report->capacity = more;
+	struct nsc_netns *grown = nsc_grow(report->items, &report->capacity, report->count,
+					   sizeof(*grown), 8);
+	if (grown == NULL) {
+		nsc_audit_out_of_memory();
+		return false;
 	}
+	report->items = grown;
 	report->items[report->count++] = (struct nsc_netns){ .inode = inode, .pid = pid,
 							     .current = current };
 	return true;

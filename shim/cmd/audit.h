@@ -114,4 +114,9 @@ void nsc_print_text_proc(const struct nsc_proc *proc);
 /* An allocation failed: the message, once. */
 void nsc_audit_out_of_memory(void);
 
+/* owners.c. An array with room for item `count`, doubling from `first`
+ * items as it grows: the same pointer, a new one, or NULL (out of memory,
+ * the old array kept). */
+void *nsc_grow(void *items, size_t *capacity, size_t count, size_t size, size_t first);
+
 #endif

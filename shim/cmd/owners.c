@@ -22,6 +22,17 @@ bool nsc_is_system_uid(unsigned long uid)
 	return uid <= NSC_SYSTEM_UID_MAX;
 }
 
+void *nsc_grow(void *items, size_t *capacity, size_t count, size_t size, size_t first)
+{
+	if (count < *capacity)
+		return items;
+	size_t more = *capacity ? 2 * *capacity : first;
+	void *grown = realloc(items, more * size);
+	if (grown != NULL)
+		*capacity = more;
+	return grown;
+}
+
 void nsc_audit_out_of_memory(void)
 {
 	static bool said;
@@ -42,14 +53,10 @@ const char *nsc_user_name(unsigned long uid)
 	for (size_t i = 0; i < count; i++)
 		if (cache[i].uid == uid)
 			return cache[i].name;
-	if (count == capacity) {
-		size_t more = capacity ? 2 * capacity : 16;
-		struct user_name *grown = realloc(cache, more * sizeof(*grown));
-		if (grown == NULL)
-			return NULL;
-		cache = grown;
-		capacity = more;
-	}
+	struct user_name *grown = nsc_grow(cache, &capacity, count, sizeof(*grown), 16);
+	if (grown == NULL)
+		return NULL;
+	cache = grown;
 	const struct passwd *pw = getpwuid((uid_t)uid);
 	cache[count] = (struct user_name){ .uid = uid,
 					   .name = pw != NULL ? strdup(pw->pw_name) : NULL };
@@ -111,14 +118,11 @@ void nsc_proc_free(struct nsc_proc *proc)
 
 bool nsc_procs_add(struct nsc_procs *procs, const struct nsc_proc *proc, size_t *index)
 {
-	if (procs->count == procs->capacity) {
-		size_t more = procs->capacity ? 2 * procs->capacity : 64;
-		struct nsc_proc *grown = realloc(procs->items, more * sizeof(*grown));
-		if (grown == NULL)
-			return false;
-		procs->items = grown;
-		procs->capacity = more;
-	}
+	struct nsc_proc *grown = nsc_grow(procs->items, &procs->capacity, procs->count,
+					  sizeof(*grown), 64);
+	if (grown == NULL)
+		return false;
+	procs->items = grown;
 	*index = procs->count;
 	procs->items[procs->count++] = *proc;
 	return true;
