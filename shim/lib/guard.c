@@ -158,6 +158,24 @@ static void forget_connection(const struct nsc_runtime *rt, int fd)
 }
 
 /*
+ * The dial made with the socket's range narrowed to one side of the target
+ * (the part of `from` above or below it), then `own` put back. False,
+ * nothing dialed, where that side is empty or the kernel lacks the option.
+ */
+static bool dial_on_side(const struct nsc_runtime *rt, const struct dial *d,
+			 struct nsc_port_range from, bool above, uint32_t own, ssize_t *ret, int *err)
+{
+	uint32_t avoiding;
+	if (!nsc_range_part(from, nsc_dest_port(d->dest), above, &avoiding) ||
+	    !nsc_set_socket_range(d->fd, avoiding))
+		return false;
+	*ret = dial_once(rt, d);
+	*err = errno;
+	nsc_set_socket_range(d->fd, own);
+	return true;
+}
+
+/*
  * The dial met itself and has been undone: make it again the way it would
  * have gone with any other source port. Nothing listens on the target (or
  * the kernel could not have chosen its port), so that is normally a refusal,
@@ -170,19 +188,16 @@ static void forget_connection(const struct nsc_runtime *rt, int fd)
 static ssize_t redial_elsewhere(const struct nsc_runtime *rt, const struct dial *d,
 				struct nsc_port_range range)
 {
-	uint16_t target = nsc_dest_port(d->dest);
-	uint32_t own, avoiding;
+	uint32_t own;
+	ssize_t ret;
+	int err;
 	if (!nsc_get_socket_range(d->fd, &own))
 		goto refuse;
 	struct nsc_port_range from = nsc_effective_range(range, own);
-	bool above = nsc_wider_above(from, target);
+	bool above = nsc_wider_above(from, nsc_dest_port(d->dest));
 	for (int side = 0; side < 2; side++, above = !above) {
-		if (!nsc_range_part(from, target, above, &avoiding) ||
-		    !nsc_set_socket_range(d->fd, avoiding))
+		if (!dial_on_side(rt, d, from, above, own, &ret, &err))
 			continue;
-		ssize_t ret = dial_once(rt, d);
-		int err = errno;
-		nsc_set_socket_range(d->fd, own);
 		if (!port_was_chosen(ret, err) || !met_itself(d)) {
 			errno = err;
 			return ret;
@@ -230,7 +245,7 @@ static ssize_t dial_prebound(const struct nsc_runtime *rt, struct dial *d)
 {
 	struct nsc_port_range range;
 	bool known;
-	uint32_t own, avoiding;
+	uint32_t own;
 	int saved_errno = errno;
 	read_destination(d);
 	if (!is_guarded(d, &range, &known) || !nsc_is_tcp_socket(d->fd))
@@ -238,21 +253,14 @@ static ssize_t dial_prebound(const struct nsc_runtime *rt, struct dial *d)
 	if (!known || nsc_bound_port(d->fd) != 0 || !nsc_get_socket_range(d->fd, &own))
 		return dial_checked(rt, d);
 	struct nsc_port_range from = nsc_effective_range(range, own);
-	uint16_t target = nsc_dest_port(d->dest);
-	bool above = nsc_wider_above(from, target), dialed = false;
+	bool above = nsc_wider_above(from, nsc_dest_port(d->dest)), dialed = false;
 	ssize_t ret = -1;
 	int err = 0;
-	for (int side = 0; side < 2 && (!dialed || err == EADDRNOTAVAIL); side++, above = !above) {
-		if (!nsc_range_part(from, target, above, &avoiding) ||
-		    !nsc_set_socket_range(d->fd, avoiding))
-			continue;
-		ret = dial_once(rt, d);
-		err = ret < 0 ? errno : 0;
-		dialed = true;
-	}
+	for (int side = 0; side < 2 && (!dialed || (ret < 0 && err == EADDRNOTAVAIL));
+	     side++, above = !above)
+		dialed |= dial_on_side(rt, d, from, above, own, &ret, &err);
 	if (!dialed)
 		return dial_checked(rt, d);
-	nsc_set_socket_range(d->fd, own);
 	errno = ret < 0 ? err : saved_errno;
 	return ret;
 }
