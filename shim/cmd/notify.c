@@ -261,15 +261,6 @@ static void warn_unguarded(pid_t tid, int err)
 		       tgid, name, strerror(err));
 }
 
-static uint16_t port_of(const struct sockaddr_storage *a)
-{
-	if (a->ss_family == AF_INET)
-		return ntohs(((const struct sockaddr_in *)a)->sin_port);
-	if (a->ss_family == AF_INET6)
-		return ntohs(((const struct sockaddr_in6 *)a)->sin6_port);
-	return 0;
-}
-
 static bool is_wildcard(const struct sockaddr_storage *a)
 {
 	static const struct in6_addr any6 = IN6ADDR_ANY_INIT;
@@ -321,20 +312,21 @@ static int steer_socket(int sock, const struct sockaddr_storage *dest, socklen_t
 {
 	if (!nsc_is_tcp_socket(sock))
 		return 0; /* not TCP: not ours */
-	uint16_t target = port_of(dest);
+	uint16_t target = nsc_dest_port((const struct sockaddr *)dest);
 	struct sockaddr_storage local;
 	socklen_t len = sizeof(local);
 	memset(&local, 0, sizeof(local));
 	if (getsockname(sock, (struct sockaddr *)&local, &len) != 0)
 		return 0;
-	if (port_of(&local) != 0) {
+	uint16_t bound = nsc_dest_port((const struct sockaddr *)&local);
+	if (bound != 0) {
 		/* Bound already (bind(ip, 0), or a port the program chose): the
 		 * kernel keeps that port, whatever the range says. Dialing its
 		 * own endpoint, it would meet itself; nothing else can listen
 		 * there, so any other source port would have been refused. */
 		if (nsc_is_self_connection((const struct sockaddr *)dest, dest_len,
 					   (const struct sockaddr *)&local, len) ||
-		    (port_of(&local) == target && is_wildcard(&local) && is_loopback(dest)))
+		    (bound == target && is_wildcard(&local) && is_loopback(dest)))
 			return ECONNREFUSED;
 		return 0;
 	}
