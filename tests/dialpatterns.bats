@@ -121,7 +121,7 @@ in_both_modes() {
 # would pass the target through.
 OUTSIDE_DEFAULT="61000 61001"
 
-@test "a program that chroots, loses open() or runs out of descriptors stays guarded with the real range" {
+@test "a program that chroots, loses open() or runs out of descriptors stays guarded" {
 	NSC_TEST_RANGE="$OUTSIDE_DEFAULT"
 	local empty="$BATS_TEST_TMPDIR/empty-root"
 	mkdir -p "$empty"
@@ -130,6 +130,30 @@ OUTSIDE_DEFAULT="61000 61001"
 		expect_at_least self 1
 		in_both_modes -n 200 -X "$hazard" 127.0.0.1 61000
 	done
+}
+
+# looks_after HAZARD: getsockname() calls the library adds to 50 dials of a
+# port outside the range (61000-61001) made after HAZARD: none where the
+# range is known, one a dial where it is not and every port counts.
+looks_after() {
+	local trace="$BATS_TEST_TMPDIR/trace" with without
+	mkdir -p "$BATS_TEST_TMPDIR/empty-root"
+	in_netns strace -f -qq -e trace=getsockname -o "$trace" \
+		"$DIAL" -n 50 -s nonblock -X "$1" 127.0.0.1 50000 >/dev/null
+	without=$(grep -c getsockname "$trace")
+	in_netns strace -f -qq -e trace=getsockname -o "$trace" env LD_PRELOAD="$PRELOAD_LIB" \
+		"$DIAL" -n 50 -s nonblock -X "$1" 127.0.0.1 50000 >/dev/null
+	with=$(grep -c getsockname "$trace")
+	echo "$1: $((with - without)) looks added to 50 dials" >&2
+	echo $((with - without))
+}
+
+@test "chroot() reads the range on the way in: the real one, not every port" {
+	NSC_TEST_RANGE="$OUTSIDE_DEFAULT"
+	[ "$(looks_after "chroot:$BATS_TEST_TMPDIR/empty-root")" -eq 0 ]
+	# The control: unread (open() forbidden before the first dial), every
+	# port is looked after.
+	[ "$(looks_after noopen)" -eq 50 ]
 }
 
 # range_change_run [PRELOAD] DIAL-ARGS...: the dial helper starts in a range
@@ -166,7 +190,7 @@ range_change_run() {
 	done
 }
 
-@test "the range is re-read at most once a second, and not for a non-INET connect()" {
+@test "the range is read by the first dial, again at most once a second, never without a TCP/IP dial" {
 	# 2.5 s of pass-through dials to a listener outside the range.
 	local trace="$BATS_TEST_TMPDIR/trace"
 	NSC_TEST_RANGE="50000 50010" in_netns strace -f -qq -e trace=openat -o "$trace" \
@@ -176,10 +200,14 @@ range_change_run() {
 	echo "range file opened $reads times in 2.5 s"
 	[ "$reads" -ge 2 ]
 	[ "$reads" -le 4 ]
-	# UNIX, NULL and malformed dials: the constructor's read, nothing more.
+	# UNIX, NULL and malformed dials read nothing, nor does a program
+	# that never dials: start-up costs no read.
 	in_netns strace -f -qq -e trace=openat,read -o "$trace" \
 		env LD_PRELOAD="$PRELOAD_LIB" "$BUILD/tests/badcalls" passthrough 50001 >/dev/null
-	[ "$(grep -c ip_local_port_range "$trace")" -eq 1 ]
+	[ "$(grep -c ip_local_port_range "$trace")" -eq 0 ]
+	in_netns strace -f -qq -e trace=openat -o "$trace" env LD_PRELOAD="$PRELOAD_LIB" true
+	grep -q libnoselfconn "$trace"
+	[ "$(grep -c ip_local_port_range "$trace")" -eq 0 ]
 }
 
 @test "threads sharing one socket: no self-connection, and never told connected when it is not" {

@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "report.h"
 #include "runtime.h"
@@ -360,15 +361,28 @@ static ssize_t guard(struct dial *d)
 	return ret;
 }
 
-/* The exported hooks, from the one list in hooks.h, and their own names. */
+/* The exported hooks, from the lists in hooks.h, and their own names. */
 #define NSC_DEFINE_HOOK(ret, name, params, args) \
 	NSC_EXPORT ret name params                \
 	{                                         \
 		struct dial d = dial_##name args; \
 		return (ret)guard(&d);            \
 	}
-NSC_HOOKS(NSC_DEFINE_HOOK)
+NSC_DIAL_HOOKS(NSC_DEFINE_HOOK)
 
+/* Inside, /proc is gone: the range the dials will need is read first. */
+NSC_EXPORT int chroot(const char *path)
+{
+	struct nsc_runtime scratch;
+	const struct nsc_runtime *rt = nsc_runtime(&scratch);
+	nsc_read_port_range_now();
+	return rt->libc_chroot(path);
+}
+
+/* Only addresses, never called: libc's nothrow on chroot() is no concern. */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmissing-attributes"
+#endif
 #define NSC_OWN_NAME(ret, name, params, args) \
 	__typeof__(name) nsc_own_##name __attribute__((alias(#name)));
 NSC_HOOKS(NSC_OWN_NAME)

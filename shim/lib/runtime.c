@@ -49,10 +49,10 @@ static int read_setting(enum nsc_setting_id id, bool warn)
 {
 	const struct nsc_setting *s = &nsc_settings[id];
 	int value = s->default_value;
-	if (getauxval(AT_SECURE) != 0)
-		return value;
 	const char *text = getenv(s->variable);
-	if (text != NULL && !nsc_parse_setting(id, text, &value) && warn)
+	if (text == NULL || getauxval(AT_SECURE) != 0)
+		return value;
+	if (!nsc_parse_setting(id, text, &value) && warn)
 		nsc_report_bad_setting(s, text);
 	return value;
 }
@@ -102,17 +102,27 @@ static long long coarse_now_ns(void)
 	return (long long)now.tv_sec * NSEC_PER_SEC + now.tv_nsec;
 }
 
-/* One thread in a second reads: the one whose claim on the slot wins. */
-static void refresh_range(long long now)
+static void read_range(void)
 {
-	long long due = __atomic_load_n(&next_read_ns, __ATOMIC_RELAXED);
-	if (now < due || !__atomic_compare_exchange_n(&next_read_ns, &due, now + NSEC_PER_SEC,
-						      false, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
-		return;
 	struct nsc_port_range range;
 	if (nsc_read_port_range(NSC_PORT_RANGE_FILE, &range))
 		__atomic_store_n(&cached_range, (uint32_t)range.high << 16 | range.low,
 				 __ATOMIC_RELAXED);
+}
+
+/* One thread in a second reads: the one whose claim on the slot wins. */
+static void refresh_range(long long now)
+{
+	long long due = __atomic_load_n(&next_read_ns, __ATOMIC_RELAXED);
+	if (now >= due && __atomic_compare_exchange_n(&next_read_ns, &due, now + NSEC_PER_SEC,
+						      false, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		read_range();
+}
+
+void nsc_read_port_range_now(void)
+{
+	__atomic_store_n(&next_read_ns, coarse_now_ns() + NSEC_PER_SEC, __ATOMIC_RELAXED);
+	read_range();
 }
 
 struct nsc_port_range nsc_port_range(bool *known)
@@ -125,9 +135,9 @@ struct nsc_port_range nsc_port_range(bool *known)
 	return (struct nsc_port_range){ .low = (uint16_t)(packed & 0xffff), .high = (uint16_t)(packed >> 16) };
 }
 
+/* No range read here: a program that never dials pays nothing for it. */
 __attribute__((constructor)) static void nsc_constructor(void)
 {
 	struct nsc_runtime scratch;
 	nsc_runtime(&scratch);
-	refresh_range(coarse_now_ns());
 }

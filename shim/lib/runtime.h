@@ -38,13 +38,17 @@ NSC_HOOKS(NSC_OWN_HOOK)
 const struct nsc_runtime *nsc_runtime(struct nsc_runtime *scratch);
 
 /*
- * The namespace's ip_local_port_range. Read by the constructor, before the
- * program can chroot, sandbox itself or run out of descriptors; then again
- * at most once a second, by a dial that needs it, so that an operator's
- * sysctl reaches running programs (a coarse clock read through the vDSO
- * decides, no system call). A failed read never replaces a good one; until
- * one succeeds, *known is false and every port counts as ephemeral.
+ * The namespace's ip_local_port_range. Read by the first dial that needs it
+ * (a process that never dials pays nothing), then again at most once a
+ * second, so that an operator's sysctl reaches running programs (a coarse
+ * clock read through the vDSO decides, no system call). A failed read never
+ * replaces a good one; until one succeeds (a program that sandboxed itself
+ * or ran out of descriptors before its first dial), *known is false and
+ * every port counts as ephemeral: still guarded, one look more per dial.
  */
 struct nsc_port_range nsc_port_range(bool *known);
+
+/* Reads the range now, whenever it was last read: before chroot(). */
+void nsc_read_port_range_now(void);
 
 #endif
