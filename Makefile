@@ -93,8 +93,9 @@ $(BUILD)/tests/bench: tests/bench/bench.c $(call OBJ,shim/common/portrange.c shi
 	@mkdir -p $(@D)
 	$(CC) $(TEST_CFLAGS) $(CPPFLAGS) $(CFLAGS) $(NSC_LDFLAGS) $(LDFLAGS) -o $@ $^ -lpthread
 
-# The empty preload is linked as the library is, so start-up compares alike.
-$(BUILD)/tests/empty.so: tests/bench/empty.c
+# The empty preload is linked as the library is, so start-up compares alike
+# (and relinked when the flags here change: a stale one skews the ratio).
+$(BUILD)/tests/empty.so: tests/bench/empty.c Makefile
 	@mkdir -p $(@D)
 	$(CC) $(TEST_CFLAGS) $(CPPFLAGS) $(CFLAGS) -fPIC -shared $(NSC_LDFLAGS) $(LDFLAGS) -o $@ $<
 
