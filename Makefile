@@ -41,7 +41,7 @@ PRELOADS     := $(patsubst tests/preloads/%.c,$(BUILD)/tests/%.so,$(wildcard tes
 UNIT         := $(BUILD)/tests/unit_verdict $(BUILD)/tests/unit_procnet $(BUILD)/tests/unit_report
 FUZZER       := $(BUILD)/tests/fuzz_verdict
 FUZZ_SECONDS ?= 60
-BENCH        := $(BUILD)/tests/bench $(BUILD)/tests/empty.so
+BENCH        := $(BUILD)/tests/bench $(BUILD)/tests/empty.so $(BUILD)/tests/supervise-floor
 
 .PHONY: all test test-build sanitize coverage demo demo-proxy bench lint fuzz install uninstall clean
 all: $(LIB) $(WRAPPER) $(MANPAGES)
@@ -92,6 +92,10 @@ $(HELPERS): $(BUILD)/tests/%: tests/helpers/%.c
 $(BUILD)/tests/bench: tests/bench/bench.c $(call OBJ,shim/common/portrange.c shim/common/verdict.c)
 	@mkdir -p $(@D)
 	$(CC) $(TEST_CFLAGS) $(CPPFLAGS) $(CFLAGS) $(NSC_LDFLAGS) $(LDFLAGS) -o $@ $^ -lpthread
+
+$(BUILD)/tests/supervise-floor: tests/bench/supervise_floor.c
+	@mkdir -p $(@D)
+	$(CC) $(TEST_CFLAGS) $(CPPFLAGS) $(CFLAGS) $(NSC_LDFLAGS) $(LDFLAGS) -o $@ $< -lpthread
 
 # The empty preload is linked as the library is, so start-up compares alike
 # (and relinked when the flags here change: a stale one skews the ratio).

@@ -16,5 +16,9 @@ load helpers
 	done
 	grep -Eq '^check +\+0\.00 +\+1\.00' <<<"$output"
 	grep -Eq "^churn-client-closes +floor " <<<"$output"
+	for case in churn-client-closes refused; do
+		grep -Eq "^$case +supervise-floor " <<<"$output"
+		grep -Eq "^$case +vs-supervise-floor " <<<"$output"
+	done
 	[ -z "$(grep ' 0.000 (0.000' <<<"$output")" ]
 }

@@ -5,6 +5,7 @@ load helpers
 load helpers/supervise
 
 NOSECCOMP="$BUILD/tests/noseccomp"
+STALL="$BUILD/tests/stall"
 
 setup() {
 	require_netns
@@ -132,6 +133,18 @@ NETNS_SCRIPT='
 	run in_netns "$WRAPPER" --supervise "$STATIC" -r -S -n 500 -s nonblock 127.0.0.1 "$TARGET"
 	expect connected 500
 	expect failed 0
+}
+
+# The dial's address sits on a userfaultfd page nobody fills until the other
+# dials are done (or 10 s have passed: then they were held up, and it fails).
+@test "supervised: a dial whose address cannot be read yet holds up no other dial" {
+	run in_netns timeout 60 "$STALL" -n 200 8080
+	[ "$status" -ne 3 ] || skip "userfaultfd is not allowed here (needs root)"
+	[ "$output" = "dials=200 before_release=200 stalled_by=self stalled_dial=none" ]
+	run in_netns timeout 60 "$WRAPPER" --supervise "$STALL" -n 200 8080
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$output" = "dials=200 before_release=200 stalled_by=other stalled_dial=none" ]
 }
 
 @test "supervised: the command's exit status, 128+signal when killed" {

@@ -1,6 +1,6 @@
 /*
  * noselfconn --supervise, the dials: a seccomp filter reports each connect(),
- * and each sendto()/sendmsg()/sendmmsg() with MSG_FASTOPEN, to a few threads
+ * and each sendto()/sendmsg()/sendmmsg() with MSG_FASTOPEN, to two threads
  * here. Each reads the destination from the caller's memory and, for a TCP
  * dial to an ephemeral port of the caller's network namespace, takes a
  * duplicate of the socket (pidfd_getfd): a socket already bound to the
@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/audit.h>
+#include <linux/futex.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <netinet/in.h>
@@ -22,6 +23,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <stddef.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,14 +56,6 @@
  * an int argument is what the kernel reads, whatever the upper half holds. */
 #define ARG_LOW(n) (offsetof(struct seccomp_data, args) + sizeof(__u64) * (n))
 #define ARG_INT(req, n) ((int)(uint32_t)(req)->data.args[n])
-
-/* Threads answering notifications: one whose read of a caller's memory
- * stalls (a FUSE or userfaultfd page) does not hold up the other. Two, not
- * more: each notification wakes every poller, and measured (make bench)
- * two poll() waiters beat four, and beat epoll with EPOLLEXCLUSIVE, whose
- * wake-up does not run the worker at once on the dialing CPU as
- * SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP makes poll's do. */
-#define WORKERS 2
 
 /* Notify on connect(), and on sendto()/sendmmsg()/sendmsg() only with MSG_FASTOPEN. */
 int nsc_install_filter(bool *no_new_privs)
@@ -371,39 +365,133 @@ static struct seccomp_notif_sizes sizes;
 
 static int served_listener = -1;
 
-static void *worker(void *unused)
+struct buffers {
+	struct seccomp_notif *req;
+	struct seccomp_notif_resp *resp;
+};
+
+static void free_buffers(const struct buffers *b)
+{
+	free(b->req);
+	free(b->resp);
+}
+
+static bool alloc_buffers(struct buffers *b)
+{
+	b->req = calloc(1, sizes.seccomp_notif);
+	b->resp = calloc(1, sizes.seccomp_notif_resp);
+	if (b->req != NULL && b->resp != NULL)
+		return true;
+	fprintf(stderr, "noselfconn: out of memory for a notification\n");
+	free_buffers(b);
+	return false;
+}
+
+/* No filtered process is left: nothing will come any more. */
+static bool hung_up(void)
+{
+	struct pollfd ready = { .fd = served_listener, .events = POLLIN };
+	return poll(&ready, 1, 0) == 1 && (ready.revents & (POLLHUP | POLLERR));
+}
+
+/* Waits for the next notification (no poll() first: one call less). */
+static bool receive(struct seccomp_notif *req)
+{
+	for (;;) {
+		memset(req, 0, sizes.seccomp_notif);
+		if (ioctl(served_listener, SECCOMP_IOCTL_NOTIF_RECV, req) == 0)
+			return true;
+		/* ENOENT: the caller died, or (Linux 6.6+) nobody is left */
+		if (errno != EINTR && (errno != ENOENT || hung_up()))
+			return false;
+	}
+}
+
+static void answer(const struct buffers *b)
+{
+	memset(b->resp, 0, sizes.seccomp_notif_resp);
+	int err = guard(served_listener, b->req);
+	b->resp->id = b->req->id;
+	b->resp->flags = err == 0 ? SECCOMP_USER_NOTIF_FLAG_CONTINUE : 0;
+	b->resp->error = -err;
+	ioctl(served_listener, SECCOMP_IOCTL_NOTIF_SEND, b->resp); /* ENOENT: the caller died */
+}
+
+/*
+ * Two threads answer. The primary alone waits on the listener, so each
+ * notification wakes one thread, not two. The backup takes over while the
+ * primary has been on one notification for STUCK_MS (its read of a
+ * caller's memory stalls on a FUSE or userfaultfd page), so that dial holds
+ * up no other. The primary tells where it is with a counter, odd while it
+ * is on a notification: no system call. The backup sleeps on a futex while
+ * the primary is idle, woken by the first notification after that; while
+ * the primary works, it looks every STUCK_MS; idle, nobody wakes up.
+ */
+#define STUCK_MS 5
+static atomic_ulong primary_steps;
+/* 1: asleep until the primary's next notification. A plain int, the
+ * futex's word, read and written with the __atomic built-ins. */
+static int backup_parked;
+
+static void *primary(void *unused)
 {
 	(void)unused;
-	struct seccomp_notif *req = calloc(1, sizes.seccomp_notif);
-	struct seccomp_notif_resp *resp = calloc(1, sizes.seccomp_notif_resp);
-	if (req == NULL || resp == NULL) {
-		fprintf(stderr, "noselfconn: out of memory for a notification\n");
-		free(req);
-		free(resp);
+	struct buffers b;
+	if (!alloc_buffers(&b))
 		return NULL;
+	while (receive(b.req)) {
+		atomic_fetch_add(&primary_steps, 1);
+		if (__atomic_exchange_n(&backup_parked, 0, __ATOMIC_SEQ_CST) == 1)
+			syscall(SYS_futex, &backup_parked, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+		answer(&b);
+		atomic_fetch_add(&primary_steps, 1);
 	}
-	struct pollfd ready = { .fd = served_listener, .events = POLLIN };
-	for (;;) {
-		if (poll(&ready, 1, -1) < 0)
-			continue; /* EINTR */
-		if (ready.revents & (POLLHUP | POLLERR))
-			break; /* no filtered process is left */
-		memset(req, 0, sizes.seccomp_notif);
-		if (ioctl(served_listener, SECCOMP_IOCTL_NOTIF_RECV, req) != 0) {
-			if (errno == EINTR || errno == ENOENT)
-				continue; /* the caller died, or a signal: next */
-			break;
-		}
-		memset(resp, 0, sizes.seccomp_notif_resp);
-		int err = guard(served_listener, req);
-		resp->id = req->id;
-		resp->flags = err == 0 ? SECCOMP_USER_NOTIF_FLAG_CONTINUE : 0;
-		resp->error = -err;
-		ioctl(served_listener, SECCOMP_IOCTL_NOTIF_SEND, resp); /* ENOENT: the caller died */
-	}
-	free(req);
-	free(resp);
+	free_buffers(&b); /* nobody is left to dial */
 	return NULL;
+}
+
+/* Answers in the primary's place while it stays at step stuck. */
+static bool stand_in(const struct buffers *b, unsigned long stuck)
+{
+	struct pollfd ready = { .fd = served_listener, .events = POLLIN };
+	while (atomic_load(&primary_steps) == stuck) {
+		if (poll(&ready, 1, STUCK_MS) <= 0)
+			continue; /* none, or EINTR: look again */
+		if (ready.revents & (POLLHUP | POLLERR))
+			return false;
+		if (receive(b->req))
+			answer(b);
+	}
+	return true;
+}
+
+static void *backup(void *unused)
+{
+	(void)unused;
+	struct buffers b;
+	if (!alloc_buffers(&b))
+		return NULL;
+	const struct timespec pause = { .tv_nsec = STUCK_MS * 1000000L };
+	for (;;) {
+		/* The primary's exchange sees this, or we see it at work:
+		 * a wake-up cannot fall between (futex checks the value). */
+		__atomic_store_n(&backup_parked, 1, __ATOMIC_SEQ_CST);
+		if ((atomic_load(&primary_steps) & 1) == 0)
+			syscall(SYS_futex, &backup_parked, FUTEX_WAIT_PRIVATE, 1, NULL, NULL, 0);
+		__atomic_store_n(&backup_parked, 0, __ATOMIC_SEQ_CST);
+		for (;;) {
+			unsigned long seen = atomic_load(&primary_steps);
+			nanosleep(&pause, NULL);
+			if (atomic_load(&primary_steps) != seen)
+				continue; /* moving: look again later */
+			if ((seen & 1) == 0)
+				break; /* idle all that time: park */
+			if (!stand_in(&b, seen)) {
+				free_buffers(&b);
+				return NULL;
+			}
+		}
+	}
 }
 
 bool nsc_serve_notifications(int fd)
@@ -420,20 +508,21 @@ bool nsc_serve_notifications(int fd)
 	/* Switch to us right away on a notification (Linux 6.6+): each trapped
 	 * dial is a round trip here, and this halves its latency. */
 	ioctl(served_listener, SECCOMP_IOCTL_NOTIF_SET_FLAGS, SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP);
-	int started = 0, err = 0;
-	for (int i = 0; i < WORKERS; i++) {
+	void *(*const roles[])(void *) = { primary, backup };
+	for (size_t i = 0; i < sizeof(roles) / sizeof(roles[0]); i++) {
 		pthread_t thread;
 		pthread_attr_t attr;
-		if (pthread_attr_init(&attr) != 0)
-			break;
-		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-		pthread_attr_setstacksize(&attr, (size_t)256 * 1024);
-		err = pthread_create(&thread, &attr, worker, NULL);
-		pthread_attr_destroy(&attr);
-		if (err == 0)
-			started++;
+		int err = pthread_attr_init(&attr);
+		if (err == 0) {
+			pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+			pthread_attr_setstacksize(&attr, (size_t)256 * 1024);
+			err = pthread_create(&thread, &attr, roles[i], NULL);
+			pthread_attr_destroy(&attr);
+		}
+		if (err != 0) {
+			errno = err;
+			return false;
+		}
 	}
-	if (started == 0)
-		errno = err != 0 ? err : EAGAIN;
-	return started > 0;
+	return true;
 }

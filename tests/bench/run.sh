@@ -72,8 +72,8 @@ echo "$ROUNDS rounds per figure, batches without and with the library alternatin
 echo "ratio: throughput with / without (median, min-max); for startup, time with / time without."
 echo "failed: dials that did not end as expected, summed (- without, + with the library)."
 echo
-printf '%-20s %-8s %10s %10s   %-19s %8s %8s\n' case mode "without/s" "with/s" "ratio (min-max)" "failed-" "failed+"
-row() { xargs printf "%-20s %-8s %10s %10s   %s %s %8s %8s\n" "$@"; }
+printf '%-20s %-18s %10s %10s   %-19s %8s %8s\n' case mode "without/s" "with/s" "ratio (min-max)" "failed-" "failed+"
+row() { xargs printf "%-20s %-18s %10s %10s   %s %s %8s %8s\n" "$@"; }
 
 # reference_rows CASE LABEL [time] < LINES: from bench lines with a third
 # side, the row "LABEL" (that side against libc alone) and "vs-LABEL" (the
@@ -124,20 +124,31 @@ supervisor_calls_per_dial() {
 	rm -f "$trace"
 }
 supervisor_calls="$(supervisor_calls_per_dial)"
+# supervised_side plain|supervise|floor: one batch's "rate failed".
+supervised_side() {
+	case "$1" in
+	plain) supervised ;;
+	supervise) supervised "$BUILD/noselfconn" --supervise ;;
+	floor) supervised "$BUILD/tests/supervise-floor" ;;
+	esac
+}
+sides=(plain supervise floor)
 for entry in churn-client-closes:3000 refused:8000; do
 	case="${entry%%:*}" count="${entry#*:}"
-	for ((round = 1; round <= ROUNDS; round++)); do
-		if ((round % 2)); then
-			read -r wo fwo < <(supervised)
-			read -r w fw < <(supervised "$BUILD/noselfconn" --supervise)
-		else
-			read -r w fw < <(supervised "$BUILD/noselfconn" --supervise)
-			read -r wo fwo < <(supervised)
-		fi
-		echo "$wo $w $fwo $fw"
-	done | summary | row "$case" supervise | sed "s|\$|   $supervisor_calls calls/dial|"
+	lines="$(for ((round = 0; round < ROUNDS; round++)); do
+		declare -A rate=() failed=()
+		for ((k = 0; k < 3; k++)); do # each side first in turn
+			side="${sides[(round + k) % 3]}"
+			read -r "rate[$side]" "failed[$side]" < <(supervised_side "$side")
+		done
+		echo "${rate[plain]} ${rate[supervise]} ${failed[plain]} ${failed[supervise]} ${rate[floor]} ${failed[floor]}"
+	done)"
+	summary <<<"$lines" | row "$case" supervise | sed "s|\$|   $supervisor_calls calls/dial|"
+	reference_rows "$case" supervise-floor <<<"$lines"
 done
 echo "calls/dial: system calls the supervisor makes per trapped dial (strace on it alone)."
+echo "supervise-floor: a supervisor that only reads each dial's destination and lets it go on,"
+echo "       the least --supervise can cost; vs-supervise-floor: --supervise against it."
 echo "floor: no library; libc's connect() and then one getsockname() wherever the kernel"
 echo "       chose a port: what any guard that looks after the dial pays, the issue's floor."
 echo "vs-floor: check against that floor, round by round (floor/s, check/s): what the"
@@ -169,7 +180,7 @@ audit_vs_ss() {
 echo
 echo "noselfconn --audit against ss -tanp, $((2 * AUDIT_PAIRS)) connected sockets in one namespace"
 echo "(times in microseconds; ratio: audit time / ss time, median, min-max):"
-printf '%-20s %-8s %10s %10s   %-19s\n' case "" "ss -tanp" "audit" "ratio (min-max)"
+printf '%-20s %-18s %10s %10s   %-19s\n' case "" "ss -tanp" "audit" "ratio (min-max)"
 audit_vs_ss | summary | row audit-vs-ss ""
 
 echo
