@@ -1,48 +1,32 @@
 /*
- * noselfconn --supervise, the dials: a seccomp filter reports each connect(),
- * and each sendto()/sendmsg()/sendmmsg() with MSG_FASTOPEN, to two threads
- * here. Each reads the destination from the caller's memory and, for a TCP
- * dial to an ephemeral port of the caller's network namespace, takes a
- * duplicate of the socket (pidfd_getfd): a socket already bound to the
- * destination's own endpoint is refused (ECONNREFUSED, what any other port
- * would have met), an unbound one gets a port range without the destination
- * port. Then the call continues. Every other system call runs unhindered.
+ * noselfconn --supervise, the notifications: a seccomp filter reports each
+ * connect(), and each sendto()/sendmsg()/sendmmsg() with MSG_FASTOPEN, to
+ * two threads here, which answer each as trapped.c decides. Every other
+ * system call runs unhindered.
  */
 #define _GNU_SOURCE
 #include "supervise.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <linux/audit.h>
-#include <linux/futex.h>
 #include <linux/filter.h>
+#include <linux/futex.h>
 #include <linux/seccomp.h>
-#include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
-#include <sched.h>
-#include <signal.h>
-#include <stddef.h>
 #include <stdatomic.h>
-#include <stdint.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/syscall.h>
-#include <sys/uio.h>
-#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "compat.h"
-#include "escape.h"
-#include "portrange.h"
-#include "tcpsock.h"
-#include "verdict.h"
 
 #if defined(__x86_64__)
 #define NATIVE_ARCH AUDIT_ARCH_X86_64
@@ -53,9 +37,9 @@
 #endif
 
 /* The low half of a 64-bit syscall argument (little-endian targets above):
- * an int argument is what the kernel reads, whatever the upper half holds. */
+ * an int argument is what the kernel reads, whatever the upper half holds
+ * (trapped.c reads them the same way). */
 #define ARG_LOW(n) (offsetof(struct seccomp_data, args) + sizeof(__u64) * (n))
-#define ARG_INT(req, n) ((int)(uint32_t)(req)->data.args[n])
 
 /* Notify on connect(), and on sendto()/sendmmsg()/sendmsg() only with MSG_FASTOPEN. */
 int nsc_install_filter(bool *no_new_privs)
@@ -96,269 +80,6 @@ int nsc_install_filter(bool *no_new_privs)
 	*no_new_privs = true;
 	return (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER,
 			    &program);
-}
-
-/* 0 when read, else -1 with errno (EPERM: not ours to read). */
-static int read_memory(__u32 pid, unsigned long address, void *buf, size_t len)
-{
-	struct iovec local = { .iov_base = buf, .iov_len = len };
-	/* An address in the caller, not ours: never dereferenced here. */
-	struct iovec remote = { .iov_base = (void *)(uintptr_t)address, .iov_len = len }; // NOLINT(performance-no-int-to-ptr)
-	ssize_t n = process_vm_readv((pid_t)pid, &local, 1, &remote, 1, 0);
-	if (n == (ssize_t)len)
-		return 0;
-	if (n >= 0)
-		errno = EFAULT;
-	return -1;
-}
-
-/*
- * The destination a trapped call dials, copied from the caller and read as
- * the kernel reads it. 1 when read; 0 when there is none the kernel would
- * accept (it gives its own answer); -1 with errno when it cannot be read.
- */
-static int read_destination(const struct seccomp_notif *req, struct sockaddr_storage *dest,
-			    socklen_t *len)
-{
-	unsigned long address;
-	int length;
-	if (req->data.nr == __NR_sendmsg || req->data.nr == __NR_sendmmsg) {
-		/* sendmmsg's first message, the one that dials, starts with one too */
-		struct msghdr msg;
-		if (req->data.nr == __NR_sendmmsg && ARG_INT(req, 2) == 0)
-			return 0;
-		if (read_memory(req->pid, req->data.args[1], &msg, sizeof(msg)) != 0)
-			return -1;
-		address = (unsigned long)msg.msg_name;
-		length = (int)msg.msg_namelen;
-		/* As copy_msghdr_from_user(): a longer name is cut to the
-		 * largest address there is, and dials. */
-		if (length > (int)sizeof(*dest))
-			length = (int)sizeof(*dest);
-	} else if (req->data.nr == __NR_sendto) {
-		address = req->data.args[4];
-		length = ARG_INT(req, 5);
-	} else {
-		address = req->data.args[1];
-		length = ARG_INT(req, 2);
-	}
-	if (address == 0 || length < (int)sizeof(sa_family_t) || length > (int)sizeof(*dest))
-		return 0;
-	*len = (socklen_t)length;
-	return read_memory(req->pid, address, dest, (size_t)length) == 0 ? 1 : -1;
-}
-
-/* The thread group a thread belongs to, from /proc (0 if gone). */
-static pid_t tgid_of(pid_t tid)
-{
-	char path[64], line[256];
-	long tgid = 0;
-	snprintf(path, sizeof(path), "/proc/%d/status", tid);
-	FILE *status = fopen(path, "re");
-	if (status == NULL)
-		return 0;
-	while (fgets(line, sizeof(line), status) != NULL)
-		if (strncmp(line, "Tgid:", 5) == 0)
-			tgid = strtol(line + 5, NULL, 10);
-	fclose(status);
-	return (pid_t)tgid;
-}
-
-/* A pidfd for the calling thread (Linux 6.9), else for its whole process. */
-static int open_pidfd(pid_t tid)
-{
-	int pidfd = (int)syscall(SYS_pidfd_open, tid, PIDFD_THREAD);
-	if (pidfd >= 0)
-		return pidfd;
-	pid_t tgid = tgid_of(tid);
-	return tgid > 0 ? (int)syscall(SYS_pidfd_open, tgid, 0) : -1;
-}
-
-/*
- * Each worker's pidfds, kept between notifications by thread id: a thread
- * that dials again costs no pidfd_open. A stale entry (its thread gone, the
- * id reused) only makes pidfd_getfd fail with ESRCH, and is then replaced.
- */
-#define PIDFD_CACHE 64
-struct pidfd_slot {
-	pid_t tid;
-	// cppcheck-suppress unusedStructMember ; used, through the thread-local array
-	int pidfd;
-};
-static _Thread_local struct pidfd_slot pidfds[PIDFD_CACHE];
-
-/*
- * A duplicate of the caller's socket, in the order seccomp_unotify(2) asks:
- * the pidfd, then the notification still valid, then pidfd_getfd.
- */
-static int borrow_socket(int listener, const struct seccomp_notif *req)
-{
-	pid_t tid = (pid_t)req->pid;
-	unsigned slot = (unsigned)tid % PIDFD_CACHE;
-	bool fresh = false;
-	for (;;) {
-		if (pidfds[slot].tid != tid || pidfds[slot].pidfd <= 0) {
-			if (pidfds[slot].pidfd > 0)
-				close(pidfds[slot].pidfd);
-			pidfds[slot].tid = tid;
-			pidfds[slot].pidfd = open_pidfd(tid);
-			if (pidfds[slot].pidfd < 0)
-				return -1;
-			fresh = true;
-		}
-		if (ioctl(listener, SECCOMP_IOCTL_NOTIF_ID_VALID, &req->id) != 0)
-			return -1;
-		int sock = (int)syscall(SYS_pidfd_getfd, pidfds[slot].pidfd, ARG_INT(req, 0), 0);
-		if (sock >= 0 || fresh || errno != ESRCH)
-			return sock;
-		pidfds[slot].tid = 0; /* a stale pidfd: open afresh, once */
-	}
-}
-
-/*
- * A process whose memory or sockets are not ours to take (not dumpable, and
- * we are not root): its dials go unguarded, and we say so, once per process.
- */
-#define WARNED 64
-static pid_t warned[WARNED];
-static unsigned warned_next;
-static pthread_mutex_t warned_lock = PTHREAD_MUTEX_INITIALIZER;
-static bool log_syslog;
-
-static void warn_unguarded(pid_t tid, int err)
-{
-	pid_t tgid = tgid_of(tid);
-	if (tgid <= 0)
-		return; /* gone */
-	pthread_mutex_lock(&warned_lock);
-	bool seen = false;
-	for (unsigned i = 0; i < WARNED && !seen; i++)
-		seen = warned[i] == tgid;
-	if (!seen)
-		warned[warned_next++ % WARNED] = tgid;
-	pthread_mutex_unlock(&warned_lock);
-	if (seen)
-		return;
-	char path[64], comm[64] = "", name[4 * sizeof(comm) + 4];
-	snprintf(path, sizeof(path), "/proc/%d/comm", tid);
-	FILE *f = fopen(path, "re");
-	if (f != NULL) {
-		if (fgets(comm, sizeof(comm), f) != NULL)
-			comm[strcspn(comm, "\n")] = '\0';
-		fclose(f);
-	}
-	nsc_escape(name, sizeof(name), comm, 16); /* another process chose it */
-	fprintf(stderr, "noselfconn: cannot guard the dials of process %d (%s): %s; they go unguarded\n",
-		tgid, name, strerror(err));
-	if (log_syslog)
-		syslog(LOG_WARNING, "cannot guard the dials of process %d (%s): %s; they go unguarded",
-		       tgid, name, strerror(err));
-}
-
-static bool is_wildcard(const struct sockaddr_storage *a)
-{
-	static const struct in6_addr any6 = IN6ADDR_ANY_INIT;
-	if (a->ss_family == AF_INET)
-		return ((const struct sockaddr_in *)a)->sin_addr.s_addr == htonl(INADDR_ANY);
-	return memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr, &any6, sizeof(any6)) == 0;
-}
-
-/* 127/8, ::1, ::ffff:127/104, or unspecified: dialed from this host's own address. */
-static bool is_loopback(const struct sockaddr_storage *a)
-{
-	if (a->ss_family == AF_INET) {
-		uint32_t ip = ntohl(((const struct sockaddr_in *)a)->sin_addr.s_addr);
-		return ip >> 24 == 127 || ip == INADDR_ANY;
-	}
-	const struct in6_addr *ip = &((const struct sockaddr_in6 *)a)->sin6_addr;
-	return IN6_IS_ADDR_LOOPBACK(ip) || IN6_IS_ADDR_UNSPECIFIED(ip) ||
-	       (IN6_IS_ADDR_V4MAPPED(ip) && (ip->s6_addr[12] == 127 || (ip->s6_addr[12] |
-		ip->s6_addr[13] | ip->s6_addr[14] | ip->s6_addr[15]) == 0));
-}
-
-/* Before Linux 6.3: bind a port of the range other than the target. */
-static bool bind_other_port(int sock, int family, struct nsc_port_range range, uint16_t target)
-{
-	unsigned span = (unsigned)(range.high - range.low) + 1;
-	unsigned start = (unsigned)getpid() * 2654435761U;
-	for (unsigned i = 0; i < span && i < 256; i++) {
-		uint16_t port = (uint16_t)(range.low + (start + i) % span);
-		if (port == target)
-			continue;
-		struct sockaddr_storage any = { .ss_family = (sa_family_t)family };
-		if (family == AF_INET)
-			((struct sockaddr_in *)&any)->sin_port = htons(port);
-		else
-			((struct sockaddr_in6 *)&any)->sin6_port = htons(port);
-		socklen_t len = family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
-		if (bind(sock, (struct sockaddr *)&any, len) == 0)
-			return true;
-	}
-	return false;
-}
-
-/*
- * What to do with the caller's TCP socket: 0 to let the call continue, or an
- * errno to fail it with (nothing listens where it would have gone).
- */
-static int steer_socket(int sock, const struct sockaddr_storage *dest, socklen_t dest_len,
-			struct nsc_port_range range)
-{
-	if (!nsc_is_tcp_socket(sock))
-		return 0; /* not TCP: not ours */
-	uint16_t target = nsc_dest_port((const struct sockaddr *)dest);
-	struct sockaddr_storage local;
-	socklen_t len = sizeof(local);
-	memset(&local, 0, sizeof(local));
-	if (getsockname(sock, (struct sockaddr *)&local, &len) != 0)
-		return 0;
-	uint16_t bound = nsc_dest_port((const struct sockaddr *)&local);
-	if (bound != 0) {
-		/* Bound already (bind(ip, 0), or a port the program chose): the
-		 * kernel keeps that port, whatever the range says. Dialing its
-		 * own endpoint, it would meet itself; nothing else can listen
-		 * there, so any other source port would have been refused. */
-		if (nsc_is_self_connection((const struct sockaddr *)dest, dest_len,
-					   (const struct sockaddr *)&local, len) ||
-		    (bound == target && is_wildcard(&local) && is_loopback(dest)))
-			return ECONNREFUSED;
-		return 0;
-	}
-	uint32_t own = 0, avoiding;
-	if (!nsc_get_socket_range(sock, &own))
-		own = 0;
-	if (!nsc_range_without(nsc_effective_range(range, own), target, &avoiding))
-		return ECONNREFUSED;
-	if (nsc_set_socket_range(sock, avoiding))
-		return 0;
-	return bind_other_port(sock, local.ss_family, range, target) ? 0 : ECONNREFUSED;
-}
-
-/* 0 to let the trapped call continue, or the errno to fail it with. */
-static int guard(int listener, const struct seccomp_notif *req)
-{
-	struct sockaddr_storage dest;
-	socklen_t len = 0;
-	memset(&dest, 0, sizeof(dest));
-	int got = read_destination(req, &dest, &len);
-	if (got < 0 && errno == EPERM)
-		warn_unguarded((pid_t)req->pid, errno);
-	if (got <= 0 || nsc_dial_verdict((struct sockaddr *)&dest, len, NSC_ANY_PORT) != NSC_GUARD)
-		return 0; /* not a TCP/IP dial: the kernel answers */
-	struct nsc_port_range range = nsc_caller_range((pid_t)req->pid);
-	if (nsc_dial_verdict((struct sockaddr *)&dest, len, range) != NSC_GUARD)
-		return 0;
-	/* The memory we read is only trusted while the notification lives:
-	 * borrow_socket() checks that before taking the socket. */
-	int sock = borrow_socket(listener, req);
-	if (sock < 0) {
-		if (errno == EPERM)
-			warn_unguarded((pid_t)req->pid, errno);
-		return 0;
-	}
-	int err = steer_socket(sock, &dest, len, range);
-	close(sock);
-	return err;
 }
 
 static struct seccomp_notif_sizes sizes;
@@ -410,7 +131,7 @@ static bool receive(struct seccomp_notif *req)
 static void answer(const struct buffers *b)
 {
 	memset(b->resp, 0, sizes.seccomp_notif_resp);
-	int err = guard(served_listener, b->req);
+	int err = nsc_guard_trapped(served_listener, b->req);
 	b->resp->id = b->req->id;
 	b->resp->flags = err == 0 ? SECCOMP_USER_NOTIF_FLAG_CONTINUE : 0;
 	b->resp->error = -err;
@@ -497,12 +218,7 @@ static void *backup(void *unused)
 bool nsc_serve_notifications(int fd)
 {
 	served_listener = fd;
-	int log = NSC_LOG_OFF;
-	if (nsc_parse_setting(NSC_SETTING_LOG, getenv("NOSELFCONN_LOG"), &log) && log == NSC_LOG_SYSLOG) {
-		log_syslog = true;
-		openlog("noselfconn", LOG_PID, LOG_USER);
-	}
-	nsc_netns_ranges_init();
+	nsc_trapped_init();
 	if (syscall(SYS_seccomp, SECCOMP_GET_NOTIF_SIZES, 0, &sizes) != 0)
 		return false;
 	/* Switch to us right away on a notification (Linux 6.6+): each trapped

@@ -1,5 +1,6 @@
-/* noselfconn --supervise: supervise.c (processes), notify.c (dials),
- * netns_range.c (the caller's ephemeral range). */
+/* noselfconn --supervise: supervise.c (processes), notify.c (the filter and
+ * the threads that answer it), trapped.c (one trapped dial), netns_range.c
+ * (the caller's ephemeral range). */
 #ifndef NOSELFCONN_SUPERVISE_H
 #define NOSELFCONN_SUPERVISE_H
 
@@ -29,6 +30,16 @@ int nsc_install_filter(bool *no_new_privs);
  * (they run until the process exits). False, errno set, if none could start.
  */
 bool nsc_serve_notifications(int listener);
+
+struct seccomp_notif;
+
+/*
+ * trapped.c. What to do with one trapped call of `listener`: 0 to let it
+ * continue, or the errno to fail it with. The init reads NOSELFCONN_LOG
+ * (unguarded processes are named in syslog too) once, before any call.
+ */
+int nsc_guard_trapped(int listener, const struct seccomp_notif *req);
+void nsc_trapped_init(void);
 
 /*
  * netns_range.c. The ephemeral range of the network namespace thread `tid`
