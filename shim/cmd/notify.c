@@ -16,7 +16,6 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stddef.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -103,8 +102,8 @@ static bool alloc_buffers(struct buffers *b)
 	b->resp = calloc(1, sizes.seccomp_notif_resp);
 	if (b->req != NULL && b->resp != NULL)
 		return true;
-	fprintf(stderr, "noselfconn: out of memory for a notification\n");
 	free_buffers(b);
+	errno = ENOMEM;
 	return false;
 }
 
@@ -122,7 +121,9 @@ static bool receive(struct seccomp_notif *req)
 		memset(req, 0, sizes.seccomp_notif);
 		if (ioctl(served_listener, SECCOMP_IOCTL_NOTIF_RECV, req) == 0)
 			return true;
-		/* ENOENT: the caller died, or (Linux 6.6+) nobody is left */
+		/* ENOENT: the caller died, or (newer kernels) no filtered
+		 * process is left; older ones keep us waiting here, and the
+		 * thread ends with the process. */
 		if (errno != EINTR && (errno != ENOENT || hung_up()))
 			return false;
 	}
@@ -143,55 +144,60 @@ static void answer(const struct buffers *b)
  * notification wakes one thread, not two. The backup takes over while the
  * primary has been on one notification for STUCK_MS (its read of a
  * caller's memory stalls on a FUSE or userfaultfd page), so that dial holds
- * up no other. The primary tells where it is with a counter, odd while it
- * is on a notification: no system call. The backup sleeps on a futex while
- * the primary is idle, woken by the first notification after that; while
- * the primary works, it looks every STUCK_MS; idle, nobody wakes up.
+ * up the others STUCK_MS to twice that, not for as long as it stalls. The
+ * primary tells where it is with a counter, odd while it is on a
+ * notification: no system call. The backup sleeps on a futex while the
+ * primary is idle, woken by the first notification after that; while the
+ * primary works, it looks every STUCK_MS; idle, nobody wakes up.
  */
 #define STUCK_MS 5
 static atomic_ulong primary_steps;
 /* 1: asleep until the primary's next notification. A plain int, the
  * futex's word, read and written with the __atomic built-ins. */
 static int backup_parked;
+static struct buffers primary_buffers, backup_buffers;
 
-static void *primary(void *unused)
+static void wake_backup(void)
 {
-	(void)unused;
-	struct buffers b;
-	if (!alloc_buffers(&b))
-		return NULL;
-	while (receive(b.req)) {
+	if (__atomic_exchange_n(&backup_parked, 0, __ATOMIC_SEQ_CST) == 1)
+		syscall(SYS_futex, &backup_parked, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+}
+
+static void *primary(void *buffers)
+{
+	const struct buffers *b = buffers;
+	while (receive(b->req)) {
 		atomic_fetch_add(&primary_steps, 1);
-		if (__atomic_exchange_n(&backup_parked, 0, __ATOMIC_SEQ_CST) == 1)
-			syscall(SYS_futex, &backup_parked, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
-		answer(&b);
+		wake_backup();
+		answer(b);
 		atomic_fetch_add(&primary_steps, 1);
 	}
-	free_buffers(&b); /* nobody is left to dial */
+	/* Nobody is left, or the listener failed us: stuck for good, so
+	 * the backup serves whatever may still come. */
+	atomic_fetch_add(&primary_steps, 1);
+	wake_backup();
 	return NULL;
 }
 
-/* Answers in the primary's place while it stays at step stuck. */
+/*
+ * Answers in the primary's place, waiting in RECV as it does, until the
+ * primary has moved on from step `stuck`. False when nobody is left. (It
+ * may then still wait in RECV beside the primary: the next notification
+ * wakes both, once, and brings it back here.)
+ */
 static bool stand_in(const struct buffers *b, unsigned long stuck)
 {
-	struct pollfd ready = { .fd = served_listener, .events = POLLIN };
-	while (atomic_load(&primary_steps) == stuck) {
-		if (poll(&ready, 1, STUCK_MS) <= 0)
-			continue; /* none, or EINTR: look again */
-		if (ready.revents & (POLLHUP | POLLERR))
+	do {
+		if (!receive(b->req))
 			return false;
-		if (receive(b->req))
-			answer(b);
-	}
+		answer(b);
+	} while (atomic_load(&primary_steps) == stuck);
 	return true;
 }
 
-static void *backup(void *unused)
+static void *backup(void *buffers)
 {
-	(void)unused;
-	struct buffers b;
-	if (!alloc_buffers(&b))
-		return NULL;
+	const struct buffers *b = buffers;
 	const struct timespec pause = { .tv_nsec = STUCK_MS * 1000000L };
 	for (;;) {
 		/* The primary's exchange sees this, or we see it at work:
@@ -207,10 +213,8 @@ static void *backup(void *unused)
 				continue; /* moving: look again later */
 			if ((seen & 1) == 0)
 				break; /* idle all that time: park */
-			if (!stand_in(&b, seen)) {
-				free_buffers(&b);
+			if (!stand_in(b, seen))
 				return NULL;
-			}
 		}
 	}
 }
@@ -224,7 +228,12 @@ bool nsc_serve_notifications(int fd)
 	/* Switch to us right away on a notification (Linux 6.6+): each trapped
 	 * dial is a round trip here, and this halves its latency. */
 	ioctl(served_listener, SECCOMP_IOCTL_NOTIF_SET_FLAGS, SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP);
+	/* Each thread's buffers first: a thread that could not start its
+	 * work must fail us here, not leave every dial waiting. */
+	if (!alloc_buffers(&primary_buffers) || !alloc_buffers(&backup_buffers))
+		return false;
 	void *(*const roles[])(void *) = { primary, backup };
+	struct buffers *buffers[] = { &primary_buffers, &backup_buffers };
 	for (size_t i = 0; i < sizeof(roles) / sizeof(roles[0]); i++) {
 		pthread_t thread;
 		pthread_attr_t attr;
@@ -232,7 +241,7 @@ bool nsc_serve_notifications(int fd)
 		if (err == 0) {
 			pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 			pthread_attr_setstacksize(&attr, (size_t)256 * 1024);
-			err = pthread_create(&thread, &attr, roles[i], NULL);
+			err = pthread_create(&thread, &attr, roles[i], buffers[i]);
 			pthread_attr_destroy(&attr);
 		}
 		if (err != 0) {

@@ -1,7 +1,8 @@
 /*
- * The interposed calls. Each exported hook only packs its arguments into a
- * `struct dial` and forwards; guard() decides; libc is reached through the
- * libc_* pointers of struct nsc_runtime. Everything here is async-signal-
+ * The interposed calls. Each exported dial hook only packs its arguments
+ * into a `struct dial` and forwards; guard() decides; libc is reached
+ * through the libc_* pointers of struct nsc_runtime. (chroot() is hooked
+ * only to read the range on the way in.) Everything here is async-signal-
  * safe: system calls on the caller's own socket, no allocation, no locks.
  */
 #define _GNU_SOURCE
@@ -375,14 +376,20 @@ NSC_EXPORT int chroot(const char *path)
 {
 	struct nsc_runtime scratch;
 	const struct nsc_runtime *rt = nsc_runtime(&scratch);
-	nsc_read_port_range_now();
+	if (rt->mode != NSC_MODE_OFF)
+		nsc_read_port_range_now();
 	return rt->libc_chroot(path);
 }
 
-/* Only addresses, never called: libc's nothrow on chroot() is no concern. */
+/* Only addresses, never called: libc's leaf and nothrow on chroot() are
+ * no concern of theirs. */
 #if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmissing-attributes"
 #endif
 #define NSC_OWN_NAME(ret, name, params, args) \
 	__typeof__(name) nsc_own_##name __attribute__((alias(#name)));
 NSC_HOOKS(NSC_OWN_NAME)
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif

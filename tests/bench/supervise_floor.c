@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -56,9 +57,12 @@ static void *answer(void *unused)
 	for (;;) {
 		memset(req, 0, sizes.seccomp_notif);
 		if (ioctl(listener, SECCOMP_IOCTL_NOTIF_RECV, req) != 0) {
-			if (errno == EINTR || errno == ENOENT)
-				continue;
-			return NULL;
+			int err = errno;
+			struct pollfd ready = { .fd = listener, .events = POLLIN };
+			if (err == EINTR || (err == ENOENT && !(poll(&ready, 1, 0) == 1 &&
+								(ready.revents & POLLHUP))))
+				continue; /* a signal, or a caller that died */
+			return NULL; /* nobody is left */
 		}
 		struct sockaddr_storage dest;
 		size_t len = (size_t)(uint32_t)req->data.args[2];
