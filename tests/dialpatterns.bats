@@ -39,6 +39,16 @@ in_both_modes() {
 	in_both_modes -n 100 -b port0 ::1 50001
 }
 
+@test "bound first to the wildcard, bind(0.0.0.0 or ::, 0), dialing its own port on loopback" {
+	NSC_TEST_RANGE="$BOUND_RANGE"
+	local addr
+	for addr in 127.0.0.1 ::1; do
+		run in_netns "$DIAL" -n 100 -b any0 "$addr" 50001
+		expect self 100
+		in_both_modes -n 100 -b any0 "$addr" 50001
+	done
+}
+
 @test "bound first with IP_BIND_ADDRESS_NO_PORT: the port is chosen at connect time" {
 	NSC_TEST_RANGE="$BOUND_RANGE"
 	run in_netns "$DIAL" -n 100 -b noport 127.0.0.1 50000

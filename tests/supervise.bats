@@ -48,13 +48,13 @@ supervised_guard() {
 # (bind(ip, 0) prefers odd ports, connect even ones) in a two-port range, no
 # TIME_WAIT to hide a repeat: it meets itself unguarded, never supervised.
 bound_guard() {
-	local how="$1" target="$2"
+	local how="$1" target="$2" addr="${BOUND_ADDR:-127.0.0.1}"
 	shift 2
 	NSC_TEST_RANGE="50000 50001"
-	run in_netns "$STATIC" -r -k -n 300 -b "$how" "$@" 127.0.0.1 "$target"
+	run in_netns "$STATIC" -r -k -n 300 -b "$how" "$@" "$addr" "$target"
 	expect_at_least self 1
 	run in_netns sh -c 'sysctl -qw net.ipv4.tcp_max_tw_buckets=0 && exec "$@"' sh \
-		"$WRAPPER" --supervise "$STATIC" -r -n 300 -b "$how" "$@" 127.0.0.1 "$target"
+		"$WRAPPER" --supervise "$STATIC" -r -n 300 -b "$how" "$@" "$addr" "$target"
 	[ "$status" -eq 0 ]
 	expect self 0
 	expect refused 300
@@ -66,6 +66,11 @@ bound_guard() {
 	bound_guard port0 50001 -s fastopen-sendto
 }
 @test "supervised: a socket bound first with IP_BIND_ADDRESS_NO_PORT" { bound_guard noport 50000; }
+# Bound to the wildcard, its endpoint on loopback is its own port there.
+@test "supervised: a socket bound first to the wildcard, dialing its own port on loopback" {
+	bound_guard any0 50001
+	BOUND_ADDR=::1 bound_guard any0 50001
+}
 
 @test "supervised: sendmsg and sendmmsg with msg_namelen above 128, clamped as the kernel does" {
 	supervised_guard 127.0.0.1 -s fastopen-sendmsg -N 200

@@ -17,8 +17,9 @@
  * (accepts and closes). -m dials Multipath TCP (IPPROTO_MPTCP). -b binds
  * each socket before it dials, as clients with a source-address option do:
  * "port0" binds the destination's address with port 0 (the kernel picks
- * the port at bind time), "noport" does that with IP_BIND_ADDRESS_NO_PORT
- * (the port is picked at connect time). -P sets the socket's own
+ * the port at bind time), "any0" the wildcard address with port 0,
+ * "noport" the destination's address with IP_BIND_ADDRESS_NO_PORT (the
+ * port is picked at connect time). -P sets the socket's own
  * IP_LOCAL_PORT_RANGE first and counts dials after which it was not the
  * same (range_changed=). -N gives sendmsg/sendmmsg this msg_namelen (the
  * kernel clamps one above 128). -X changes the process before its first
@@ -197,11 +198,17 @@ static int prepare(int fd)
 	    setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &on, sizeof(on)) != 0)
 		return errno;
 	struct sockaddr_storage source = opt.dest;
-	/* The destination's address, any port. */
-	if (source.ss_family == AF_INET)
+	/* The destination's address (or, "any0", the wildcard), any port. */
+	bool any = strcmp(opt.bind_how, "any0") == 0;
+	if (source.ss_family == AF_INET) {
 		((struct sockaddr_in *)&source)->sin_port = 0;
-	else
+		if (any)
+			((struct sockaddr_in *)&source)->sin_addr.s_addr = htonl(INADDR_ANY);
+	} else {
 		((struct sockaddr_in6 *)&source)->sin6_port = 0;
+		if (any)
+			((struct sockaddr_in6 *)&source)->sin6_addr = in6addr_any;
+	}
 	return bind(fd, (struct sockaddr *)&source, opt.dest_len) == 0 ? 0 : errno;
 }
 
@@ -389,9 +396,9 @@ int main(int argc, char **argv)
 	}
 	if (argc < 0 || argc - optind != 2 || opt.namelen > sizeof(opt.named) || threads < 1 || threads > 64 ||
 	    (opt.bind_how != NULL && strcmp(opt.bind_how, "port0") != 0 &&
-	     strcmp(opt.bind_how, "noport") != 0)) {
+	     strcmp(opt.bind_how, "any0") != 0 && strcmp(opt.bind_how, "noport") != 0)) {
 		fprintf(stderr, "usage: dial [-n COUNT] [-t THREADS] [-s STYLE] [-uRkLSrm] [-H SECS] "
-				"[-b port0|noport] [-P LO:HI] [-N NAMELEN] [-X HAZARD] [-G FILE] ADDR PORT\n");
+				"[-b port0|any0|noport] [-P LO:HI] [-N NAMELEN] [-X HAZARD] [-G FILE] ADDR PORT\n");
 		return 2;
 	}
 	opt.dest_len = parse_endpoint(argv[optind], argv[optind + 1], &opt.dest);
