@@ -19,6 +19,7 @@ load helpers
 	for case in churn-client-closes refused; do
 		grep -Eq "^$case +supervise-floor " <<<"$output"
 		grep -Eq "^$case +vs-supervise-floor " <<<"$output"
+		grep -Eq "^$case +supervise-bare " <<<"$output"
 	done
 	[ -z "$(grep ' 0.000 (0.000' <<<"$output")" ]
 }

@@ -124,39 +124,43 @@ supervisor_calls_per_dial() {
 	rm -f "$trace"
 }
 supervisor_calls="$(supervisor_calls_per_dial)"
-# supervised_side plain|supervise|floor: one batch's "rate failed".
+# supervised_side plain|supervise|floor|bare: one batch's "rate failed".
 supervised_side() {
 	case "$1" in
 	plain) supervised ;;
 	supervise) supervised "$BUILD/noselfconn" --supervise ;;
 	floor) supervised "$BUILD/tests/supervise-floor" ;;
+	bare) supervised "$BUILD/tests/supervise-floor" --no-read ;;
 	esac
 }
-sides=(plain supervise floor)
+sides=(plain supervise floor bare)
 for entry in churn-client-closes:3000 refused:8000; do
 	case="${entry%%:*}" count="${entry#*:}"
 	lines="$(for ((round = 0; round < ROUNDS; round++)); do
 		declare -A rate=() failed=()
-		for ((k = 0; k < 3; k++)); do # each side first in turn
-			side="${sides[(round + k) % 3]}"
+		for ((k = 0; k < ${#sides[@]}; k++)); do # each side first in turn
+			side="${sides[(round + k) % ${#sides[@]}]}"
 			read -r "rate[$side]" "failed[$side]" < <(supervised_side "$side")
 		done
-		echo "${rate[plain]} ${rate[supervise]} ${failed[plain]} ${failed[supervise]} ${rate[floor]} ${failed[floor]}"
+		echo "${rate[plain]} ${rate[supervise]} ${failed[plain]} ${failed[supervise]}" \
+			"${rate[floor]} ${failed[floor]} ${rate[bare]} ${failed[bare]}"
 	done)"
 	summary <<<"$lines" | row "$case" supervise | sed "s|\$|   $supervisor_calls calls/dial|"
 	reference_rows "$case" supervise-floor <<<"$lines"
+	awk '{ print $1, $7, $3, $8 }' <<<"$lines" | summary | row "$case" supervise-bare
 done
 echo "calls/dial: system calls the supervisor makes per trapped dial (strace on it alone)."
 echo "supervise-floor: a supervisor that only reads each dial's destination and lets it go on,"
 echo "       the least --supervise can cost; vs-supervise-floor: --supervise against it."
+echo "supervise-bare: the same without the read, the kernel's round trip alone."
 echo "floor: no library; libc's connect() and then one getsockname() wherever the kernel"
 echo "       chose a port: what any guard that looks after the dial pays, the issue's floor."
 echo "vs-floor: check against that floor, round by round (floor/s, check/s): what the"
 echo "       library costs beyond the one look."
 echo "(empty): a preloaded shared object with no code at all, the floor any preload costs;"
 echo "       vs-empty: the library's start-up against it, exec by exec."
-echo "The range re-read (open, fstatfs, read, close of ip_local_port_range), at most once a second per"
-echo "  dialing process: $(awk -v c="$("$BENCH" range-read 20000)" 'BEGIN { printf "%.1f us, %.4f %% of that second", 1e6 / c, 100 / c }')."
+echo "The range read (open, fstatfs, read, close of ip_local_port_range), at the first dial that"
+echo "  needs it, then at most once a second per dialing process: $(awk -v c="$("$BENCH" range-read 20000)" 'BEGIN { printf "%.1f us, %.4f %% of that second", 1e6 / c, 100 / c }')."
 echo "One getsockname() alone, in a tight loop: $(awk -v c="$("$BENCH" getsockname 1000000)" 'BEGIN { printf "%.0f", 1e9 / c }') ns."
 
 # noselfconn --audit against ss -tanp on the same sockets: 2 x 2500 connected

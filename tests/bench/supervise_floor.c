@@ -5,6 +5,7 @@
  * any supervisor must make to know where the dial goes) and lets the call
  * continue. No guard, no socket borrowed: what is left is the mechanism's
  * own price, the floor noselfconn --supervise is measured against.
+ * With --no-read, not even the read: the kernel's round trip alone.
  * Exits with CMD's status.
  */
 #define _GNU_SOURCE
@@ -13,6 +14,7 @@
 #include <linux/seccomp.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -29,6 +31,7 @@
 #include "compat.h"
 
 static int listener;
+static bool read_destination = true;
 static struct seccomp_notif_sizes sizes;
 
 static int install_filter(void)
@@ -68,7 +71,8 @@ static void *answer(void *unused)
 		size_t len = (size_t)(uint32_t)req->data.args[2];
 		struct iovec local = { .iov_base = &dest, .iov_len = len < sizeof(dest) ? len : sizeof(dest) };
 		struct iovec remote = { .iov_base = (void *)(uintptr_t)req->data.args[1], .iov_len = local.iov_len };
-		process_vm_readv((pid_t)req->pid, &local, 1, &remote, 1, 0);
+		if (read_destination)
+			process_vm_readv((pid_t)req->pid, &local, 1, &remote, 1, 0);
 		memset(resp, 0, sizes.seccomp_notif_resp);
 		resp->id = req->id;
 		resp->flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
@@ -78,8 +82,13 @@ static void *answer(void *unused)
 
 int main(int argc, char **argv)
 {
+	if (argc > 1 && strcmp(argv[1], "--no-read") == 0) {
+		read_destination = false;
+		argv++;
+		argc--;
+	}
 	if (argc < 2) {
-		fprintf(stderr, "usage: supervise-floor CMD [ARG...]\n");
+		fprintf(stderr, "usage: supervise-floor [--no-read] CMD [ARG...]\n");
 		return 2;
 	}
 	int handoff[2], go[2];
