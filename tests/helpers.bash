@@ -35,6 +35,12 @@ require_netns() {
 # are this host's own addresses, and no TIME_WAIT hides the next
 # self-connection (tcp_max_tw_buckets=0): controls self-connect often.
 in_netns() {
+	# Without require_netns first, this would change the host's own lo
+	# and sysctls: refuse instead.
+	if [ "${#UNSHARE[@]}" -eq 0 ]; then
+		echo "in_netns: call require_netns first" >&2
+		return 1
+	fi
 	"${UNSHARE[@]}" sh -c '
 		set -e
 		ip link set lo up

@@ -63,6 +63,30 @@ start_tree() {
 	[ "$status" -eq 125 ]
 }
 
+# Idle, the supervisor sleeps: after a burst of dials, no thread of its two
+# processes (the top and the keeper that answers) wakes up for a second.
+@test "supervised: idle, the supervisor's threads do not wake up" {
+	require_netns
+	run in_netns sh -c '
+		switches() { cat /proc/"$1"/task/*/status /proc/"$2"/task/*/status |
+			awk "/ctxt_switches/ { n += \$2 } END { print n }"; }
+		"$1" --supervise sh -c "\"\$0\" -n 500 -s nonblock 127.0.0.1 8080 >/dev/null; touch \"\$1\"; exec sleep 30" \
+			"$2" "$3" &
+		top=$!
+		until [ -e "$3" ]; do sleep 0.05; done
+		sleep 0.3 # the backup looks every 5 ms while dials come, then parks
+		keeper=$(cat /proc/$top/task/$top/children)
+		before=$(switches $top $keeper)
+		sleep 1
+		after=$(switches $top $keeper)
+		kill -TERM $top
+		wait $top
+		echo "context switches in one idle second: $((after - before))"' \
+		sh "$WRAPPER" "$DIAL" "$BATS_TEST_TMPDIR/burst-done"
+	echo "$output"
+	[ "$output" = "context switches in one idle second: 0" ]
+}
+
 @test "supervised as root: setuid programs keep their privileges" {
 	require_root
 	local dir="$BUILD/tests/setuid"
