@@ -81,6 +81,10 @@ bool nsc_is_system_uid(unsigned long uid);
 /* The user name of uid (cached), or NULL when it has none. */
 const char *nsc_user_name(unsigned long uid);
 
+/* Up to size - 1 bytes of file `name` (under directory fd `dir`, or a path
+ * with AT_FDCWD), NUL-terminated; the length, or -1 on error. */
+ssize_t nsc_read_at(int dir, const char *name, char *buf, size_t size);
+
 /* Reads /proc/PID/comm, cmdline and the real uid; false when it is gone. */
 bool nsc_proc_read(struct nsc_proc *proc, long pid);
 

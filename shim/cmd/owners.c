@@ -63,8 +63,7 @@ const char *nsc_user_name(unsigned long uid)
 	return cache[count++].name;
 }
 
-/* Up to size - 1 bytes of an open file, NUL-terminated; -1 on error. */
-static ssize_t read_at(int dir, const char *name, char *buf, size_t size)
+ssize_t nsc_read_at(int dir, const char *name, char *buf, size_t size)
 {
 	int fd = openat(dir, name, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0)
@@ -95,12 +94,12 @@ bool nsc_proc_read(struct nsc_proc *proc, long pid)
 		free(status);
 		return false;
 	}
-	ssize_t len = read_at(dir, "comm", proc->comm, sizeof(proc->comm));
+	ssize_t len = nsc_read_at(dir, "comm", proc->comm, sizeof(proc->comm));
 	if (len > 0 && proc->comm[len - 1] == '\n') /* the kernel's; a name may hold more */
 		proc->comm[len - 1] = '\0';
-	if (read_at(dir, "status", status, NSC_CMDLINE_MAX) > 0)
-		nsc_parse_status_uid(status, &proc->uid);
-	ssize_t n = read_at(dir, "cmdline", status, NSC_CMDLINE_MAX);
+	if (nsc_read_at(dir, "status", status, NSC_CMDLINE_MAX) > 0)
+		nsc_parse_status_field(status, "Uid", &proc->uid);
+	ssize_t n = nsc_read_at(dir, "cmdline", status, NSC_CMDLINE_MAX);
 	if (n > 0 && (proc->cmdline = malloc((size_t)n)) != NULL) {
 		memcpy(proc->cmdline, status, (size_t)n);
 		proc->cmdline_len = (size_t)n;

@@ -10,6 +10,7 @@
 #include "supervise.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/seccomp.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -24,6 +25,7 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include "audit.h" /* reading /proc/PID: nsc_read_at, nsc_proc_read */
 #include "compat.h"
 #include "escape.h"
 #include "tcpsock.h"
@@ -85,16 +87,12 @@ static int read_destination(const struct seccomp_notif *req, struct sockaddr_sto
 /* The thread group a thread belongs to, from /proc (0 if gone). */
 static pid_t tgid_of(pid_t tid)
 {
-	char path[64], line[256];
-	long tgid = 0;
+	char path[64], status[2048];
+	unsigned long tgid = 0;
 	snprintf(path, sizeof(path), "/proc/%d/status", tid);
-	FILE *status = fopen(path, "re");
-	if (status == NULL)
+	if (nsc_read_at(AT_FDCWD, path, status, sizeof(status)) <= 0 ||
+	    !nsc_parse_status_field(status, "Tgid", &tgid))
 		return 0;
-	while (fgets(line, sizeof(line), status) != NULL)
-		if (strncmp(line, "Tgid:", 5) == 0)
-			tgid = strtol(line + 5, NULL, 10);
-	fclose(status);
 	return (pid_t)tgid;
 }
 
@@ -173,15 +171,11 @@ static void warn_unguarded(pid_t tid, int err)
 	pthread_mutex_unlock(&warned_lock);
 	if (seen)
 		return;
-	char path[64], comm[64] = "", name[4 * sizeof(comm) + 4];
-	snprintf(path, sizeof(path), "/proc/%d/comm", tid);
-	FILE *f = fopen(path, "re");
-	if (f != NULL) {
-		if (fgets(comm, sizeof(comm), f) != NULL)
-			comm[strcspn(comm, "\n")] = '\0';
-		fclose(f);
-	}
-	nsc_escape(name, sizeof(name), comm, 16); /* another process chose it */
+	struct nsc_proc proc;
+	char name[4 * NSC_COMM_SIZE + 4];
+	nsc_proc_read(&proc, tid); /* comm stays "" if it is gone */
+	nsc_escape(name, sizeof(name), proc.comm, NSC_COMM_SIZE - 1); /* another process chose it */
+	nsc_proc_free(&proc);
 	fprintf(stderr, "noselfconn: cannot guard the dials of process %d (%s): %s; they go unguarded\n",
 		tgid, name, strerror(err));
 	if (log_syslog)
@@ -297,7 +291,8 @@ int nsc_guard_trapped(int listener, const struct seccomp_notif *req)
 void nsc_trapped_init(void)
 {
 	int log = NSC_LOG_OFF;
-	if (nsc_parse_setting(NSC_SETTING_LOG, getenv("NOSELFCONN_LOG"), &log) && log == NSC_LOG_SYSLOG) {
+	const char *text = getenv(nsc_settings[NSC_SETTING_LOG].variable);
+	if (nsc_parse_setting(NSC_SETTING_LOG, text, &log) && log == NSC_LOG_SYSLOG) {
 		log_syslog = true;
 		openlog("noselfconn", LOG_PID, LOG_USER);
 	}

@@ -271,21 +271,22 @@ size_t nsc_json_escape(char *out, size_t size, const char *in, size_t len)
 	return written;
 }
 
-bool nsc_parse_status_uid(const char *status, unsigned long *uid)
+bool nsc_parse_status_field(const char *status, const char *field, unsigned long *value)
 {
+	size_t n = strlen(field);
 	const char *p = status;
-	if (strncmp(p, "Uid:", 4) != 0) {
-		p = strstr(status, "\nUid:");
+	while (strncmp(p, field, n) != 0 || p[n] != ':') {
+		p = strchr(p, '\n');
 		if (p == NULL)
 			return false;
 		p++;
 	}
-	p += 4;
+	p += n + 1;
 	p += strspn(p, " \t");
 	char *end;
 	if (*p < '0' || *p > '9')
 		return false;
-	*uid = strtoul(p, &end, 10);
+	*value = strtoul(p, &end, 10);
 	return *end == '\t' || *end == ' ' || *end == '\n' || *end == '\0';
 }
 

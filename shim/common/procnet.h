@@ -66,8 +66,11 @@ size_t nsc_port_set_format(const struct nsc_port_set *set, char *text, size_t si
  */
 size_t nsc_json_escape(char *out, size_t size, const char *in, size_t len);
 
-/* The real uid from the text of /proc/PID/status ("Uid:\t1000\t..."). */
-bool nsc_parse_status_uid(const char *status, unsigned long *uid);
+/*
+ * The first number of a field of /proc/PID/status, from its text: "Uid"
+ * gives the real uid ("Uid:\t1000\t..."), "Tgid" the thread group.
+ */
+bool nsc_parse_status_field(const char *status, const char *field, unsigned long *value);
 
 /* Whether a line of /proc/PID/maps maps a file named libnoselfconn.so
  * (also when the file was replaced or deleted since). */

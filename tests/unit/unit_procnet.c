@@ -119,11 +119,14 @@ static void test_json_escape(void)
 
 static void test_status_and_maps(void)
 {
-	unsigned long uid = 1;
-	CHECK(nsc_parse_status_uid("Name:\tx\nUmask:\t0022\nUid:\t4242\t4242\t4242\t4242\n", &uid));
+	unsigned long uid = 1, tgid = 1;
+	CHECK(nsc_parse_status_field("Name:\tx\nUmask:\t0022\nUid:\t4242\t4242\t4242\t4242\n", "Uid", &uid));
 	CHECK_EQ(uid, 4242);
-	CHECK(nsc_parse_status_uid("Uid:\t0\t0\t0\t0\n", &uid) && uid == 0);
-	CHECK(!nsc_parse_status_uid("Name:\tUid:\n", &uid));
+	CHECK(nsc_parse_status_field("Uid:\t0\t0\t0\t0\n", "Uid", &uid) && uid == 0);
+	CHECK(!nsc_parse_status_field("Name:\tUid:\n", "Uid", &uid));
+	CHECK(nsc_parse_status_field("Name:\tx\nTgid:\t77\nNgid:\t0\nPid:\t78\n", "Tgid", &tgid));
+	CHECK_EQ(tgid, 77);
+	CHECK(!nsc_parse_status_field("NoTgid:\t5\n", "Tgid", &tgid)); /* a whole name only */
 	CHECK(nsc_maps_line_is_library("7f00-7f01 r-xp 00001000 08:01 12 /opt/build/libnoselfconn.so\n"));
 	CHECK(nsc_maps_line_is_library("7f00-7f01 r-xp 00001000 08:01 12 /usr/lib/libnoselfconn.so (deleted)\n"));
 	CHECK(!nsc_maps_line_is_library("7f00-7f01 r-xp 00001000 08:01 12 /usr/lib/libc.so.6\n"));
