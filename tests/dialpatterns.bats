@@ -29,31 +29,30 @@ in_both_modes() {
 	done
 }
 
-@test "bound first, bind(ip, 0): the port is chosen at bind time, narrowing comes too late" {
+# bound_first HOW PORT ADDR...: 100 dials to each ADDR, PORT, each socket
+# bound first (dial -b HOW) in the two-port range: all meet themselves
+# without the library, none with it, in both modes.
+bound_first() {
+	local how="$1" port="$2" addr
+	shift 2
 	NSC_TEST_RANGE="$BOUND_RANGE"
-	run in_netns "$DIAL" -n 100 -b port0 127.0.0.1 50001
-	expect self 100
-	in_both_modes -n 100 -b port0 127.0.0.1 50001
-	run in_netns "$DIAL" -n 100 -b port0 ::1 50001
-	expect self 100
-	in_both_modes -n 100 -b port0 ::1 50001
-}
-
-@test "bound first to the wildcard, bind(0.0.0.0 or ::, 0), dialing its own port on loopback" {
-	NSC_TEST_RANGE="$BOUND_RANGE"
-	local addr
-	for addr in 127.0.0.1 ::1; do
-		run in_netns "$DIAL" -n 100 -b any0 "$addr" 50001
+	for addr in "$@"; do
+		run in_netns "$DIAL" -n 100 -b "$how" "$addr" "$port"
 		expect self 100
-		in_both_modes -n 100 -b any0 "$addr" 50001
+		in_both_modes -n 100 -b "$how" "$addr" "$port"
 	done
 }
 
+@test "bound first, bind(ip, 0): the port is chosen at bind time, narrowing comes too late" {
+	bound_first port0 50001 127.0.0.1 ::1
+}
+
+@test "bound first to the wildcard, bind(0.0.0.0 or ::, 0), dialing its own port on loopback" {
+	bound_first any0 50001 127.0.0.1 ::1
+}
+
 @test "bound first with IP_BIND_ADDRESS_NO_PORT: the port is chosen at connect time" {
-	NSC_TEST_RANGE="$BOUND_RANGE"
-	run in_netns "$DIAL" -n 100 -b noport 127.0.0.1 50000
-	expect self 100
-	in_both_modes -n 100 -b noport 127.0.0.1 50000
+	bound_first noport 50000 127.0.0.1
 }
 
 @test "a program's own IP_LOCAL_PORT_RANGE: guarded, and kept exactly as it set it" {
