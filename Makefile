@@ -21,15 +21,19 @@ $(BUILD)/obj/lib/%.o $(BUILD)/obj/common/%.o: WARNINGS += -Wconversion
 HARDENING := -fstack-protector-strong \
              $(shell $(CC) -fcf-protection -E -x c /dev/null >/dev/null 2>&1 && echo -fcf-protection) \
              $(if $(findstring _FORTIFY_SOURCE,$(CPPFLAGS) $(CFLAGS))$(findstring -O0,$(CFLAGS)),,-D_FORTIFY_SOURCE=2)
-NSC_CPPFLAGS := -Ishim/common -Ishim/lib -Ishim/cmd -DNOSELFCONN_VERSION='"$(VERSION)"' \
+NSC_CPPFLAGS := -Ishim/common -DNOSELFCONN_VERSION='"$(VERSION)"' \
                 -DNOSELFCONN_LIBDIR='"$(LIBDIR)"'
 NSC_CFLAGS    = -std=gnu11 $(WARNINGS) -fvisibility=hidden -fPIC $(HARDENING) -MMD -MP
 NSC_LDFLAGS  := -Wl,-z,relro,-z,now,-z,noexecstack
 COMPILE = $(CC) $(NSC_CPPFLAGS) $(CPPFLAGS) $(NSC_CFLAGS) $(CFLAGS)
 
+# The library takes from common/ only what its rules allow (no stdio, no
+# allocation); the command takes all of it. Each of the command's jobs has a
+# folder under cmd/ and includes no other job's header.
+LIB_COMMON  := escape portrange settings tcpsock verdict
 COMMON_SRCS := $(wildcard shim/common/*.c)
-LIB_SRCS    := $(wildcard shim/lib/*.c) $(filter-out shim/common/procnet.c,$(COMMON_SRCS))
-CMD_SRCS    := $(wildcard shim/cmd/*.c) $(COMMON_SRCS)
+LIB_SRCS    := $(wildcard shim/lib/*.c) $(LIB_COMMON:%=shim/common/%.c)
+CMD_SRCS    := $(wildcard shim/cmd/*.c shim/cmd/*/*.c) $(COMMON_SRCS)
 OBJ          = $(patsubst shim/%.c,$(BUILD)/obj/%.o,$(1))
 
 LIB          := $(BUILD)/libnoselfconn.so
@@ -52,7 +56,7 @@ LIBDIR_STAMP := $(BUILD)/.libdir
 $(LIBDIR_STAMP): FORCE
 	@mkdir -p $(@D)
 	@echo '$(LIBDIR)' | cmp -s - $@ || echo '$(LIBDIR)' > $@
-$(BUILD)/obj/cmd/exec.o: $(LIBDIR_STAMP)
+$(BUILD)/obj/cmd/wrapper/wrapper.o: $(LIBDIR_STAMP)
 .PHONY: FORCE
 
 $(sort $(call OBJ,$(LIB_SRCS) $(CMD_SRCS))): $(BUILD)/obj/%.o: shim/%.c
@@ -78,7 +82,7 @@ $(MANPAGES): $(BUILD)/doc/%: shim/doc/%.in Makefile
 
 # Test programs: helpers, preloads, unit tests, the bench. Warnings as for
 # the shipped code, less what test scaffolding reads better without.
-TEST_CFLAGS = -std=gnu11 -Wall -Wextra -Ishim/common -Ishim/lib -Ishim/cmd -MMD -MP
+TEST_CFLAGS = -std=gnu11 -Wall -Wextra -Ishim/common -Ishim/lib -MMD -MP
 
 # The dial helper again, statically linked: what a preload cannot reach.
 $(BUILD)/tests/dial-static: tests/helpers/dial.c

@@ -1,14 +1,16 @@
-/* noselfconn: run a command with libnoselfconn.so preloaded. */
+/* noselfconn: the options, and which job runs: the wrapper, --audit,
+ * --supervise or --kernel (a folder each under shim/cmd/). */
 #define _GNU_SOURCE
 #include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "audit.h"
+#include "audit/audit.h"
 #include "exec.h"
 #include "settings.h"
-#include "supervise.h"
+#include "supervise/supervise.h"
+#include "wrapper/wrapper.h"
 
 #ifndef NOSELFCONN_VERSION
 #define NOSELFCONN_VERSION "unknown"
@@ -190,7 +192,10 @@ int main(int argc, char **argv)
 		};
 		return nsc_audit(&audit);
 	}
-	if (o.supervise)
-		return nsc_supervise(&argv[optind], o.fallback);
+	if (o.supervise) {
+		status = nsc_supervise(&argv[optind], o.fallback);
+		if (status != NSC_SUPERVISE_UNAVAILABLE)
+			return status;
+	}
 	return nsc_run_preloaded(&argv[optind]);
 }

@@ -10,11 +10,15 @@
 #include "settings.h"
 #include "verdict.h"
 
+/* What nsc_supervise() returns when the caller is to run the preload. */
+#define NSC_SUPERVISE_UNAVAILABLE (-1)
+
 /*
  * Runs argv under the supervisor until it and every process it started have
  * exited; returns the command's exit status (128 + signal if killed). If the
- * mechanism is unavailable, says so in one line and either returns
- * nsc_run_preloaded(argv) or 125, as `fallback` says.
+ * mechanism is unavailable, says so in one line and returns, as `fallback`
+ * says, NSC_SUPERVISE_UNAVAILABLE (nothing of the supervisor left in this
+ * process: run the preload) or 125.
  */
 int nsc_supervise(char **argv, enum nsc_fallback fallback);
 

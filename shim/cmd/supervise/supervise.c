@@ -335,7 +335,7 @@ int nsc_supervise(char **argv, enum nsc_fallback fallback)
 			close(signal_fd);
 		fprintf(stderr, "noselfconn: --supervise is unavailable here (seccomp user notification: %s); %s\n",
 			strerror(s.err), fallback == NSC_FALLBACK_PRELOAD ? "using the preload instead" : "giving up");
-		return fallback == NSC_FALLBACK_PRELOAD ? nsc_run_preloaded(argv) : NSC_EXIT_FAILURE;
+		return fallback == NSC_FALLBACK_PRELOAD ? NSC_SUPERVISE_UNAVAILABLE : NSC_EXIT_FAILURE;
 	}
 	if (s.no_new_privs)
 		fprintf(stderr, "noselfconn: --supervise without root sets no_new_privs: setuid and "

@@ -4,10 +4,10 @@
 #ifndef NOSELFCONN_AUDIT_H
 #define NOSELFCONN_AUDIT_H
 
-#include <dirent.h>
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "proc.h"
 #include "procnet.h"
 #include "verdict.h"
 
@@ -30,17 +30,6 @@ int nsc_audit(const struct nsc_audit_options *options);
  * into the proposed line; other users' never, or they could steer it. */
 #define NSC_SYSTEM_UID_MAX 999UL
 #define NSC_MAX_OWNERS 8
-#define NSC_COMM_SIZE 17     /* the kernel's TASK_COMM_LEN, and a NUL */
-#define NSC_CMDLINE_MAX 4096 /* bytes of /proc/PID/cmdline kept */
-
-/* A process, raw as /proc shows it: escape before printing. */
-struct nsc_proc {
-	long pid;
-	char comm[NSC_COMM_SIZE];
-	char *cmdline; /* arguments separated by NULs; NULL when unreadable */
-	size_t cmdline_len;
-	unsigned long uid;
-};
 
 struct nsc_procs {
 	struct nsc_proc *items;
@@ -80,17 +69,6 @@ bool nsc_is_system_uid(unsigned long uid);
 
 /* The user name of uid (cached), or NULL when it has none. */
 const char *nsc_user_name(unsigned long uid);
-
-/* Up to size - 1 bytes of file `name` (under directory fd `dir`, or a path
- * with AT_FDCWD), NUL-terminated; the length, or -1 on error. */
-ssize_t nsc_read_at(int dir, const char *name, char *buf, size_t size);
-
-/* Reads /proc/PID/comm, cmdline and the real uid; false when it is gone. */
-bool nsc_proc_read(struct nsc_proc *proc, long pid);
-
-/* owners.c. The next process of an opendir("/proc"), by pid; 0 at the end. */
-long nsc_next_pid(DIR *proc);
-void nsc_proc_free(struct nsc_proc *proc);
 
 /* Appends a process; its index in *index. False when out of memory. */
 bool nsc_procs_add(struct nsc_procs *procs, const struct nsc_proc *proc, size_t *index);

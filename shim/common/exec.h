@@ -1,4 +1,4 @@
-/* Running the command, and the exit statuses of noselfconn's own failures. */
+/* The command's exit statuses, and running COMMAND: shared by every job. */
 #ifndef NOSELFCONN_EXEC_H
 #define NOSELFCONN_EXEC_H
 
@@ -12,8 +12,5 @@ enum nsc_exit {
 
 /* execvp(argv); if that fails, one line on stderr and the status to exit with. */
 int nsc_exec(char **argv);
-
-/* argv with libnoselfconn.so added to LD_PRELOAD. Returns only on failure. */
-int nsc_run_preloaded(char **argv);
 
 #endif

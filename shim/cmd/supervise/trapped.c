@@ -25,9 +25,10 @@
 #include <syslog.h>
 #include <unistd.h>
 
-#include "audit.h" /* reading /proc/PID: nsc_read_at, nsc_proc_read */
 #include "compat.h"
 #include "escape.h"
+#include "proc.h"
+#include "procnet.h"
 #include "tcpsock.h"
 #include "verdict.h"
 

@@ -1,6 +1,6 @@
-/* Running the command: preloaded, or as the supervisor's child. */
+/* The wrapper: find the library, add it to LD_PRELOAD, run COMMAND. */
 #define _GNU_SOURCE
-#include "exec.h"
+#include "wrapper.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include "exec.h"
 
 #ifndef NOSELFCONN_LIBDIR
 #define NOSELFCONN_LIBDIR "/usr/local/lib"
@@ -81,12 +83,4 @@ int nsc_run_preloaded(char **argv)
 		return NSC_EXIT_FAILURE;
 
 	return nsc_exec(argv);
-}
-
-int nsc_exec(char **argv)
-{
-	execvp(argv[0], argv);
-	int err = errno; /* before stdio, which may change it (stderr closed) */
-	fprintf(stderr, "noselfconn: cannot run '%s': %s\n", argv[0], strerror(err));
-	return err == ENOENT ? NSC_EXIT_NOT_FOUND : NSC_EXIT_CANNOT_RUN;
 }
