@@ -8,6 +8,7 @@
 
 #include "audit/audit.h"
 #include "exec.h"
+#include "kernel/kernel.h"
 #include "settings.h"
 #include "supervise/supervise.h"
 #include "wrapper/wrapper.h"
@@ -23,6 +24,8 @@ static void usage(FILE *out)
 		"       noselfconn --supervise [--fallback=preload|none] [--] COMMAND [ARG]...\n"
 		"       noselfconn --audit [--all-namespaces] [--json|--prometheus]\n"
 		"       noselfconn --audit --preloaded [--json]\n"
+		"       noselfconn --kernel CGROUP | --kernel --check\n"
+		"       noselfconn --kernel --pin DIR | --unpin DIR | --detach CGROUP\n"
 		"Run COMMAND so that its TCP dials never connect to themselves.\n"
 		"\n"
 		"  -m, --mode=MODE   check (default), prebind or off (NOSELFCONN_MODE)\n"
@@ -35,6 +38,17 @@ static void usage(FILE *out)
 		"      --fallback=preload|none\n"
 		"                    with --supervise, where seccomp user notification\n"
 		"                    is unavailable: use the preload (default) or refuse\n"
+		"  -k, --kernel CGROUP\n"
+		"                    guard every process of the cgroup v2 directory\n"
+		"                    CGROUP in the kernel (cgroup BPF connect hooks; root)\n"
+		"                    until SIGTERM or SIGINT\n"
+		"      --check       with --kernel: load the programs, say whether the\n"
+		"                    kernel accepts them, attach nothing\n"
+		"      --pin DIR     with --kernel: pin the programs in DIR (on bpffs)\n"
+		"                    as DIR/connect4 and DIR/connect6, for systemd's\n"
+		"                    BPFProgram=; --unpin DIR removes them\n"
+		"      --detach CGROUP\n"
+		"                    with --kernel: detach the guard from CGROUP\n"
 		"  -a, --audit       report what in this network namespace is connected\n"
 		"                    to itself (exit 1 if anything is), which servers\n"
 		"                    listen inside the ephemeral range, and the sysctl\n"
@@ -61,6 +75,8 @@ static void usage(FILE *out)
 
 struct options {
 	bool audit, json, prometheus, all_namespaces, preloaded, supervise;
+	bool kernel, check;
+	const char *pin, *unpin, *detach; /* --kernel's other tasks */
 	bool fallback_given, setting_given; /* for check_combination() */
 	enum nsc_fallback fallback;
 };
@@ -97,13 +113,18 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "prometheus", no_argument, NULL, 'P' },
 		{ "all-namespaces", no_argument, NULL, 'A' },
 		{ "preloaded", no_argument, NULL, 'p' },
+		{ "kernel", no_argument, NULL, 'k' },
+		{ "check", no_argument, NULL, 'C' },
+		{ "pin", required_argument, NULL, 'I' },
+		{ "unpin", required_argument, NULL, 'U' },
+		{ "detach", required_argument, NULL, 'D' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int opt, fallback;
 	/* '+': options end at COMMAND, whose own options are left alone. */
-	while ((opt = getopt_long(argc, argv, "+m:l::sahV", options, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "+m:l::sakhV", options, NULL)) != -1) {
 		switch (opt) {
 		case 'm':
 			if (!export_setting(NSC_SETTING_MODE, optarg))
@@ -127,6 +148,11 @@ static int parse_options(int argc, char **argv, struct options *o)
 		case 'P': o->prometheus = true; break;
 		case 'A': o->all_namespaces = true; break;
 		case 'p': o->preloaded = true; break;
+		case 'k': o->kernel = true; break;
+		case 'C': o->check = true; break;
+		case 'I': o->pin = optarg; break;
+		case 'U': o->unpin = optarg; break;
+		case 'D': o->detach = optarg; break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -154,7 +180,23 @@ static bool goes_with(bool given, bool context, const char *option, const char *
 /* Returns -1 when the options make sense together, else NSC_EXIT_USAGE. */
 static int check_combination(const struct options *o, bool has_command)
 {
-	bool running = !o->audit;
+	bool running = !o->audit && !o->kernel;
+	int tasks = o->check + (o->pin != NULL) + (o->unpin != NULL) + (o->detach != NULL);
+	bool kernel_task = tasks > 0;
+	if (!goes_with(kernel_task, o->kernel, "--check, --pin, --unpin and --detach", "--kernel") ||
+	    !goes_with(o->kernel, !o->audit && !o->supervise && !o->setting_given,
+		       "--kernel", "no --audit, --supervise, --mode or --log") ||
+	    !goes_with(tasks > 1, false, "--check, --pin, --unpin and --detach", "none of the others"))
+		return NSC_EXIT_USAGE;
+	if (o->kernel) {
+		/* CGROUP, or one of the tasks: exactly one. */
+		if (has_command == kernel_task) {
+			fprintf(stderr, "noselfconn: --kernel takes a cgroup, or one of --check, --pin, "
+					"--unpin, --detach\n");
+			return NSC_EXIT_USAGE;
+		}
+		return -1;
+	}
 	if (!goes_with(o->json, o->audit, "--json", "--audit") ||
 	    !goes_with(o->prometheus, o->audit, "--prometheus", "--audit") ||
 	    !goes_with(o->all_namespaces, o->audit, "--all-namespaces", "--audit") ||
@@ -191,6 +233,17 @@ int main(int argc, char **argv)
 			.preloaded = o.preloaded,
 		};
 		return nsc_audit(&audit);
+	}
+	if (o.kernel) {
+		if (optind < argc && optind + 1 != argc) {
+			fprintf(stderr, "noselfconn: --kernel takes one cgroup\n");
+			return NSC_EXIT_USAGE;
+		}
+		return o.check ? nsc_kernel_check()
+		       : o.pin ? nsc_kernel_pin(o.pin)
+		       : o.unpin ? nsc_kernel_unpin(o.unpin)
+		       : o.detach ? nsc_kernel_detach(o.detach)
+				  : nsc_kernel_guard(argv[optind]);
 	}
 	if (o.supervise) {
 		status = nsc_supervise(&argv[optind], o.fallback);

@@ -1,0 +1,190 @@
+/*
+ * noselfconn --kernel CGROUP: load the guard, attach it to CGROUP with two
+ * bpf_links, keep its per-namespace values current (netns_state.c) and
+ * detach on SIGTERM or SIGINT. The links belong to this process: however it
+ * ends (SIGKILL included) the kernel detaches the programs with it.
+ */
+#define _GNU_SOURCE
+#include "kernel.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+
+#include "escape.h"
+#include "exec.h"
+
+#ifndef CGROUP2_SUPER_MAGIC
+#define CGROUP2_SUPER_MAGIC 0x63677270
+#endif
+
+#define REFRESH_MS 1000 /* how often the namespaces' values are read again */
+
+/* The path, escaped for messages. */
+static const char *shown(const char *path)
+{
+	static char out[4 * 256 + 8];
+	nsc_escape(out, sizeof(out), path, 256);
+	return out;
+}
+
+/* CGROUP opened, and checked to be a cgroup v2 directory; -1 after a message. */
+static int open_cgroup(const char *path, struct stat *st)
+{
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	struct statfs fs;
+	if (fd < 0 || fstatfs(fd, &fs) != 0 || fstat(fd, st) != 0) {
+		fprintf(stderr, "noselfconn: --kernel: %s: %s\n", shown(path), strerror(errno));
+	} else if (fs.f_type != CGROUP2_SUPER_MAGIC) {
+		fprintf(stderr,
+			"noselfconn: --kernel: %s is not a cgroup v2 directory (the cgroup2 "
+			"mount: /sys/fs/cgroup, or /sys/fs/cgroup/unified on a hybrid layout)\n",
+			shown(path));
+	} else {
+		return fd;
+	}
+	if (fd >= 0)
+		close(fd);
+	return -1;
+}
+
+/* Whether CGROUP is still the directory that was opened. */
+static bool cgroup_present(const char *path, const struct stat *opened)
+{
+	struct stat now;
+	return stat(path, &now) == 0 && now.st_ino == opened->st_ino && now.st_dev == opened->st_dev;
+}
+
+static void print_counts(const struct nsc_guard *g, const char *how, const char *path)
+{
+	uint64_t c4[NSC_COUNTS] = { 0 }, c6[NSC_COUNTS] = { 0 };
+	bool known = nsc_guard_counts(g->prog4, c4) && nsc_guard_counts(g->prog6, c6);
+	fprintf(stderr, "noselfconn: %s %s", how, shown(path));
+	/* Both programs share the counters map: one reading is the total. */
+	for (int i = 0; known && i < NSC_COUNTS; i++)
+		fprintf(stderr, "%s%s=%llu", i ? " " : ": ", nsc_count_names[i],
+			(unsigned long long)c4[i]);
+	fprintf(stderr, "\n");
+}
+
+/* The signals that end the guard, as a descriptor. */
+static int stop_signals(sigset_t *old)
+{
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigprocmask(SIG_BLOCK, &set, old);
+	return signalfd(-1, &set, SFD_CLOEXEC);
+}
+
+/* Refused when the guard is on CGROUP already: two would both run. */
+static bool already_guarded(int cgroup_fd, const char *path)
+{
+	uint32_t ids[4];
+	int n = nsc_guard_attached(cgroup_fd, ids, 4);
+	if (n < 0) {
+		nsc_kernel_failed("querying the cgroup", errno);
+		return true;
+	}
+	if (n > 0) {
+		fprintf(stderr,
+			"noselfconn: --kernel: %s is guarded already (program id %u): not attaching "
+			"twice (noselfconn --audit says by whom; noselfconn --kernel --detach %s "
+			"removes it)\n",
+			shown(path), ids[0], shown(path));
+		return true;
+	}
+	return false;
+}
+
+int nsc_kernel_guard(const char *path)
+{
+	struct stat st;
+	int cgroup_fd = open_cgroup(path, &st);
+	if (cgroup_fd < 0)
+		return NSC_EXIT_FAILURE;
+	struct nsc_guard g;
+	struct nsc_netns_state *state = NULL;
+	sigset_t old;
+	int sfd = -1, status = NSC_EXIT_FAILURE;
+	if (already_guarded(cgroup_fd, path) || !nsc_guard_load(&g))
+		goto out_cgroup;
+	sfd = stop_signals(&old);
+	state = nsc_netns_state_new(&g.maps);
+	if (sfd < 0 || state == NULL) {
+		fprintf(stderr, "noselfconn: --kernel: %s\n", strerror(errno));
+		goto out;
+	}
+	nsc_netns_refresh(state);
+	if (!nsc_guard_attach(&g, cgroup_fd))
+		goto out;
+	fprintf(stderr, "noselfconn: guarding %s\n", shown(path));
+	for (;;) {
+		struct pollfd p = { .fd = sfd, .events = POLLIN };
+		int n = poll(&p, 1, REFRESH_MS);
+		if (n > 0) {
+			struct signalfd_siginfo si;
+			if (read(sfd, &si, sizeof(si)) == sizeof(si))
+				break;
+		}
+		if (!cgroup_present(path, &st)) {
+			print_counts(&g, "the cgroup is gone; the guard went with it:", path);
+			status = 0;
+			goto out;
+		}
+		if (!nsc_guard_linked(&g)) {
+			print_counts(&g, "the guard was detached from", path);
+			status = 0;
+			goto out;
+		}
+		nsc_netns_refresh(state);
+	}
+	print_counts(&g, "detached from", path);
+	status = 0;
+out:
+	nsc_netns_state_free(state);
+	nsc_guard_close(&g);
+	if (sfd >= 0)
+		close(sfd);
+out_cgroup:
+	close(cgroup_fd);
+	return status;
+}
+
+int nsc_kernel_check(void)
+{
+	struct nsc_guard g;
+	if (!nsc_guard_load(&g))
+		return NSC_EXIT_FAILURE;
+	printf("connect4: %u instructions, accepted\nconnect6: %u instructions, accepted\n",
+	       g.insns4, g.insns6);
+	nsc_guard_close(&g);
+	return 0;
+}
+
+int nsc_kernel_pin(const char *dir)
+{
+	(void)dir;
+	return NSC_EXIT_FAILURE;
+}
+
+int nsc_kernel_unpin(const char *dir)
+{
+	(void)dir;
+	return NSC_EXIT_FAILURE;
+}
+
+int nsc_kernel_detach(const char *cgroup)
+{
+	(void)cgroup;
+	return NSC_EXIT_FAILURE;
+}
