@@ -21,8 +21,7 @@ $(BUILD)/obj/lib/%.o $(BUILD)/obj/common/%.o: WARNINGS += -Wconversion
 HARDENING := -fstack-protector-strong \
              $(shell $(CC) -fcf-protection -E -x c /dev/null >/dev/null 2>&1 && echo -fcf-protection) \
              $(if $(findstring _FORTIFY_SOURCE,$(CPPFLAGS) $(CFLAGS))$(findstring -O0,$(CFLAGS)),,-D_FORTIFY_SOURCE=2)
-NSC_CPPFLAGS := -Ishim/common -DNOSELFCONN_VERSION='"$(VERSION)"' \
-                -DNOSELFCONN_LIBDIR='"$(LIBDIR)"'
+NSC_CPPFLAGS := -Ishim/common -DNOSELFCONN_VERSION='"$(VERSION)"'
 NSC_CFLAGS    = -std=gnu11 $(WARNINGS) -fvisibility=hidden -fPIC $(HARDENING) -MMD -MP
 NSC_LDFLAGS  := -Wl,-z,relro,-z,now,-z,noexecstack
 COMPILE = $(CC) $(NSC_CPPFLAGS) $(CPPFLAGS) $(NSC_CFLAGS) $(CFLAGS)
@@ -36,7 +35,24 @@ LIB_SRCS    := $(wildcard shim/lib/*.c) $(LIB_COMMON:%=shim/common/%.c)
 CMD_SRCS    := $(wildcard shim/cmd/*.c shim/cmd/*/*.c) $(COMMON_SRCS)
 OBJ          = $(patsubst shim/%.c,$(BUILD)/obj/%.o,$(1))
 
+# ld.so expands $$LIB in LD_PRELOAD and /etc/ld.so.preload to its own
+# directory: lib/<triplet> (Debian's 64-bit and multiarch i386 loaders),
+# lib32 (libc6-i386's, which gcc-multilib's -m32 programs use). So each
+# library lives at ROOT/<that>/noselfconn/libnoselfconn.so and one path with
+# a literal $$LIB serves every program: the build tree mirrors the install
+# ($(BUILD) for ROOT), and $(BUILD)/libnoselfconn.so names the native one.
+# The i386 library is built where the compiler can (gcc-multilib).
+TRIPLET      := $(or $(shell $(CC) -print-multiarch 2>/dev/null),$(shell uname -m)-linux-gnu)
+I386_TRIPLET := i386-linux-gnu
+LIBROOT      ?= $(PREFIX)
+LIB_IN_ROOT  := noselfconn/libnoselfconn.so
+WITH_I386    ?= $(if $(filter x86_64-linux-gnu,$(TRIPLET)),$(shell printf 'int main(void){return 0;}' | \
+                  $(CC) -m32 -x c -o /dev/null - -ldl >/dev/null 2>&1 && echo yes))
+LIB_NATIVE   := $(BUILD)/lib/$(TRIPLET)/$(LIB_IN_ROOT)
+LIB_I386     := $(BUILD)/lib/$(I386_TRIPLET)/$(LIB_IN_ROOT)
+LIB_LIB32    := $(BUILD)/lib32/$(LIB_IN_ROOT)
 LIB          := $(BUILD)/libnoselfconn.so
+LIBS         := $(LIB) $(LIB_NATIVE) $(if $(WITH_I386),$(LIB_I386) $(LIB_LIB32))
 WRAPPER      := $(BUILD)/noselfconn
 EXPORTS      := $(BUILD)/exports.map
 MANPAGES     := $(BUILD)/doc/noselfconn.1 $(BUILD)/doc/libnoselfconn.7
@@ -47,16 +63,18 @@ FUZZER       := $(BUILD)/tests/fuzz_verdict
 FUZZ_SECONDS ?= 60
 BENCH        := $(BUILD)/tests/bench $(BUILD)/tests/empty.so $(BUILD)/tests/supervise-floor
 
-.PHONY: all test test-build sanitize coverage demo demo-proxy bench lint fuzz install uninstall clean
-all: $(LIB) $(WRAPPER) $(MANPAGES)
+.PHONY: all test test-build test-programs sanitize coverage demo demo-proxy bench lint fuzz install uninstall clean
+all: $(LIBS) $(WRAPPER) $(MANPAGES)
 
-# The installed library's directory is compiled into the command: a
-# different PREFIX or LIBDIR rebuilds what uses it.
-LIBDIR_STAMP := $(BUILD)/.libdir
-$(LIBDIR_STAMP): FORCE
+# Where the installed libraries are is compiled into the command: a
+# different PREFIX or LIBROOT rebuilds what uses it.
+LIBROOT_STAMP := $(BUILD)/.libroot
+$(LIBROOT_STAMP): FORCE
 	@mkdir -p $(@D)
-	@echo '$(LIBDIR)' | cmp -s - $@ || echo '$(LIBDIR)' > $@
-$(BUILD)/obj/cmd/wrapper/wrapper.o: $(LIBDIR_STAMP)
+	@echo '$(LIBROOT) $(TRIPLET)' | cmp -s - $@ || echo '$(LIBROOT) $(TRIPLET)' > $@
+$(BUILD)/obj/cmd/wrapper/wrapper.o: $(LIBROOT_STAMP)
+$(BUILD)/obj/cmd/wrapper/wrapper.o: NSC_CPPFLAGS += -DNOSELFCONN_LIBROOT='"$(LIBROOT)"' \
+	-DNOSELFCONN_NATIVE_LIB='"lib/$(TRIPLET)"' -DNOSELFCONN_LIB_IN_ROOT='"$(LIB_IN_ROOT)"'
 .PHONY: FORCE
 
 $(sort $(call OBJ,$(LIB_SRCS) $(CMD_SRCS))): $(BUILD)/obj/%.o: shim/%.c
@@ -68,9 +86,29 @@ $(EXPORTS): shim/lib/exports.map.in shim/lib/hooks.h
 	@mkdir -p $(@D)
 	$(CC) -E -P -x c -Ishim/lib -o $@ $<
 
-$(LIB): $(call OBJ,$(LIB_SRCS)) $(EXPORTS)
+$(LIB_NATIVE): $(call OBJ,$(LIB_SRCS)) $(EXPORTS)
+	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -shared $(NSC_LDFLAGS) $(LDFLAGS) -Wl,--version-script=$(EXPORTS) \
 		-o $@ $(call OBJ,$(LIB_SRCS)) -ldl
+
+# The same sources for i386, apart: $(BUILD)/obj32.
+OBJ32 = $(patsubst shim/%.c,$(BUILD)/obj32/%.o,$(1))
+$(BUILD)/obj32/lib/%.o $(BUILD)/obj32/common/%.o: WARNINGS += -Wconversion
+$(call OBJ32,$(LIB_SRCS)): $(BUILD)/obj32/%.o: shim/%.c
+	@mkdir -p $(@D)
+	$(COMPILE) -m32 -c -o $@ $<
+
+$(LIB_I386): $(call OBJ32,$(LIB_SRCS)) $(EXPORTS)
+	@mkdir -p $(@D)
+	$(CC) -m32 $(CFLAGS) -shared $(NSC_LDFLAGS) $(LDFLAGS) -Wl,--version-script=$(EXPORTS) \
+		-o $@ $(call OBJ32,$(LIB_SRCS)) -ldl
+
+# Relative links, so the tree can be copied or installed as it is.
+$(LIB_LIB32): $(LIB_I386)
+	@mkdir -p $(@D)
+	ln -sfn ../../lib/$(I386_TRIPLET)/$(LIB_IN_ROOT) $@
+$(LIB): $(LIB_NATIVE)
+	ln -sfn lib/$(TRIPLET)/$(LIB_IN_ROOT) $@
 
 $(WRAPPER): $(call OBJ,$(CMD_SRCS))
 	$(CC) $(CFLAGS) $(NSC_LDFLAGS) $(LDFLAGS) -o $@ $^
@@ -92,6 +130,12 @@ $(BUILD)/tests/dial-static: tests/helpers/dial.c
 $(HELPERS): $(BUILD)/tests/%: tests/helpers/%.c
 	@mkdir -p $(@D)
 	$(CC) $(TEST_CFLAGS) $(CPPFLAGS) $(CFLAGS) $(NSC_LDFLAGS) $(LDFLAGS) -o $@ $< -lpthread
+
+# ...and for i386, where the library is built for it too.
+DIAL_I386 := $(if $(WITH_I386),$(BUILD)/tests/dial-i386)
+$(BUILD)/tests/dial-i386: tests/helpers/dial.c
+	@mkdir -p $(@D)
+	$(CC) -m32 $(TEST_CFLAGS) $(CPPFLAGS) $(CFLAGS) $(NSC_LDFLAGS) $(LDFLAGS) -o $@ $< -lpthread
 
 $(BUILD)/tests/bench: tests/bench/bench.c $(call OBJ,shim/common/portrange.c shim/common/verdict.c)
 	@mkdir -p $(@D)
@@ -135,9 +179,13 @@ $(TEST_DEPS): tests/deps.sh
 	@mkdir -p $(@D)
 	@tests/deps.sh test
 	@touch $@
-$(HELPERS) $(BUILD)/tests/dial-static $(PRELOADS) $(UNIT) $(BENCH) $(FUZZER): | $(TEST_DEPS)
-TEST_BUILD := all $(HELPERS) $(BUILD)/tests/dial-static $(PRELOADS) $(UNIT) $(BENCH) $(FUZZER)
-test-build: $(TEST_BUILD)
+$(HELPERS) $(BUILD)/tests/dial-static $(BUILD)/tests/dial-i386 $(PRELOADS) $(UNIT) $(BENCH) $(FUZZER): | $(TEST_DEPS)
+TEST_BUILD := all $(HELPERS) $(BUILD)/tests/dial-static $(DIAL_I386) $(PRELOADS) $(UNIT) $(BENCH) $(FUZZER)
+# Make again once the dependencies are in: what it builds (the i386
+# library, with gcc-multilib) was decided when this make started.
+test-build: $(TEST_DEPS)
+	@$(MAKE) --no-print-directory test-programs
+test-programs: $(TEST_BUILD)
 
 # Dependencies first (clang's libFuzzer, musl-gcc... build test programs),
 # then the build. A test that hangs fails after 15 minutes, not CI.

@@ -6,7 +6,7 @@ set -eu
 
 demo_packages="telnet iproute2 util-linux"
 kernel_packages="qemu-system-x86 busybox-static"
-test_packages="$demo_packages libc6-dev bats strace binutils clang libclang-rt-14-dev clang-tidy cppcheck shellcheck valgrind musl-tools file lcov groff-base man-db socat netcat-openbsd curl python3 procps nginx-light mptcpize libmptcpwrap0 python3-prometheus-client golang-go"
+test_packages="$demo_packages libc6-dev gcc-multilib bats strace binutils clang libclang-rt-14-dev clang-tidy cppcheck shellcheck valgrind musl-tools file lcov groff-base man-db socat netcat-openbsd curl python3 procps nginx-light mptcpize libmptcpwrap0 python3-prometheus-client golang-go"
 
 case "${1:-test}" in
 demo) wanted=$demo_packages ;;

@@ -286,7 +286,9 @@ static ssize_t dial_prebound(const struct nsc_runtime *rt, struct dial *d)
 #define MARK_WAIT_ROUNDS (64 + 500) /* 64 yields, then 500 sleeps of 100 us */
 #define MARK_FD_SHIFT 48	    /* user-space thread pointers fit in 47 bits */
 
-static uint64_t marks[MARKS];
+/* Aligned as an atomic word must be, on i386 too (where uint64_t is 4). */
+typedef uint64_t mark_word __attribute__((aligned(8)));
+static mark_word marks[MARKS];
 
 static uint64_t mark_of(int fd)
 {
@@ -312,7 +314,7 @@ static void pause_briefly(unsigned round)
 /* Marks fd for this thread; false if the mark is not ours to remove. */
 static bool mark_dialing(int fd)
 {
-	uint64_t *slot = &marks[(unsigned)fd % MARKS];
+	mark_word *slot = &marks[(unsigned)fd % MARKS];
 	uint64_t mine = mark_of(fd);
 	int saved_errno = errno;
 	bool marked = false;

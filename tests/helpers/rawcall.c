@@ -3,8 +3,12 @@
  * address length, flags) carry garbage in the upper 32 bits of their
  * registers, as the kernel ignores them; count what happens.
  *
- *   rawcall [-n COUNT] [-s connect|sendto|sendmsg] [-k] [-g] [-D] ADDR PORT
+ *   rawcall [-n COUNT] [-s STYLE] [-k] [-g] [-D] ADDR PORT
  *
+ * Styles: connect, sendto, sendmsg (MSG_FASTOPEN), and the 32-bit system
+ * calls a 64-bit program can make with `int $0x80` (x86-64 only):
+ * i386-connect (connect, 362) and i386-socketcall (socketcall, 102, with
+ * SYS_CONNECT); their arguments live below 4 GiB (MAP_32BIT).
  * -g puts the garbage there (without it the calls are clean), -k stops at
  * the first self-connection, -D makes the process non-dumpable first
  * (PR_SET_DUMPABLE 0: an unprivileged supervisor may not read it).
@@ -13,6 +17,7 @@
 #define _GNU_SOURCE
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -28,10 +33,54 @@ static long as_int(long value)
 	return (long)(((uint64_t)value & 0xffffffffU) | garbage);
 }
 
+/* An i386 system call from this 64-bit program: the kernel reads it as one. */
+static long int80(long nr, long a, long b, long c)
+{
+#if defined(__x86_64__)
+	long rc;
+	__asm__ volatile("int $0x80" : "=a"(rc) : "a"(nr), "b"(a), "c"(b), "d"(c) : "memory");
+	if (rc < 0 && rc > -4096) {
+		errno = (int)-rc;
+		return -1;
+	}
+	return rc;
+#else
+	(void)nr, (void)a, (void)b, (void)c;
+	errno = ENOSYS;
+	return -1;
+#endif
+}
+
+#define I386_SOCKETCALL 102
+#define I386_CONNECT 362
+#define I386_SYS_CONNECT 3
+
+/* The address (and socketcall's argument block) again, below 4 GiB. */
+static long i386_dial(bool socketcall, int fd, const struct sockaddr_storage *dest, socklen_t len)
+{
+	static char *low;
+	if (low == NULL) {
+		low = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_32BIT, -1, 0);
+		if (low == MAP_FAILED) {
+			perror("rawcall: mmap");
+			exit(1);
+		}
+	}
+	memcpy(low, dest, len);
+	if (!socketcall)
+		return int80(I386_CONNECT, fd, (long)(uintptr_t)low, len);
+	uint32_t args[3] = { (uint32_t)fd, (uint32_t)(uintptr_t)low, len };
+	memcpy(low + 1024, args, sizeof(args));
+	return int80(I386_SOCKETCALL, I386_SYS_CONNECT, (long)(uintptr_t)(low + 1024), 0);
+}
+
 static int dial(const char *style, int fd, struct sockaddr_storage *dest, socklen_t len)
 {
 	long rc;
-	if (strcmp(style, "connect") == 0) {
+	if (strncmp(style, "i386-", 5) == 0 &&
+	    (strcmp(style + 5, "connect") == 0 || strcmp(style + 5, "socketcall") == 0)) {
+		rc = i386_dial(strcmp(style + 5, "socketcall") == 0, fd, dest, len);
+	} else if (strcmp(style, "connect") == 0) {
 		rc = syscall(SYS_connect, as_int(fd), dest, as_int((long)len));
 	} else if (strcmp(style, "sendto") == 0) {
 		rc = syscall(SYS_sendto, as_int(fd), PROBE, sizeof(PROBE),
@@ -68,7 +117,7 @@ int main(int argc, char **argv)
 		}
 	}
 	if (argc < 0 || argc - optind != 2) {
-		fprintf(stderr, "usage: rawcall [-n COUNT] [-s connect|sendto|sendmsg] [-kgD] ADDR PORT\n");
+		fprintf(stderr, "usage: rawcall [-n COUNT] [-s STYLE] [-kgD] ADDR PORT\n");
 		return 2;
 	}
 	struct sockaddr_storage dest;

@@ -11,11 +11,41 @@
 
 #include "exec.h"
 
-#ifndef NOSELFCONN_LIBDIR
-#define NOSELFCONN_LIBDIR "/usr/local/lib"
+/*
+ * The libraries live at ROOT/$LIB/noselfconn/libnoselfconn.so, one per
+ * loader: ld.so expands $LIB to its own directory (lib/x86_64-linux-gnu,
+ * lib/i386-linux-gnu, lib32), so one LD_PRELOAD entry serves a 64-bit and
+ * an i386 program alike. ROOT is the build tree beside this program, else
+ * NOSELFCONN_LIBROOT (the Makefile's LIBROOT); the native library there
+ * says which. musl's loader expands no $LIB: there, the native path.
+ */
+#ifndef NOSELFCONN_LIBROOT
+#define NOSELFCONN_LIBROOT "/usr/local"
+#endif
+#ifndef NOSELFCONN_NATIVE_LIB
+#define NOSELFCONN_NATIVE_LIB "lib/x86_64-linux-gnu"
+#endif
+#ifndef NOSELFCONN_LIB_IN_ROOT
+#define NOSELFCONN_LIB_IN_ROOT "noselfconn/libnoselfconn.so"
+#endif
+#ifdef __GLIBC__
+#define EVERY_LOADERS_LIB "$LIB"
+#else
+#define EVERY_LOADERS_LIB NOSELFCONN_NATIVE_LIB
 #endif
 
-#define LIBRARY_NAME "libnoselfconn.so"
+/* Whether ROOT holds the native library; if so, the path to preload. */
+static int library_under(const char *root, char *path, size_t size)
+{
+	if ((size_t)snprintf(path, size, "%s/%s/%s", root, NOSELFCONN_NATIVE_LIB,
+			     NOSELFCONN_LIB_IN_ROOT) >= size ||
+	    access(path, R_OK) != 0)
+		return -1;
+	if ((size_t)snprintf(path, size, "%s/%s/%s", root, EVERY_LOADERS_LIB,
+			     NOSELFCONN_LIB_IN_ROOT) >= size)
+		return -1;
+	return 0;
+}
 
 /* The library beside this executable (a build tree), else the installed one. */
 static int find_library(char *path, size_t size)
@@ -27,16 +57,14 @@ static int find_library(char *path, size_t size)
 		char *slash = strrchr(self, '/');
 		if (slash != NULL) {
 			*slash = '\0';
-			if ((size_t)snprintf(path, size, "%s/%s", self, LIBRARY_NAME) < size &&
-			    access(path, R_OK) == 0)
+			if (library_under(self, path, size) == 0)
 				return 0;
 		}
 	}
-	if ((size_t)snprintf(path, size, "%s/%s", NOSELFCONN_LIBDIR, LIBRARY_NAME) < size &&
-	    access(path, R_OK) == 0)
+	if (library_under(NOSELFCONN_LIBROOT, path, size) == 0)
 		return 0;
-	fprintf(stderr, "noselfconn: cannot find %s beside %s or in %s\n", LIBRARY_NAME,
-		n > 0 ? self : "this program", NOSELFCONN_LIBDIR);
+	fprintf(stderr, "noselfconn: cannot find %s/%s beside %s or in %s\n", NOSELFCONN_NATIVE_LIB,
+		NOSELFCONN_LIB_IN_ROOT, n > 0 ? self : "this program", NOSELFCONN_LIBROOT);
 	return -1;
 }
 

@@ -1,0 +1,149 @@
+#!/usr/bin/env bats
+# 32-bit programs (issue 20, item 4): the i386 library sits beside the 64-bit
+# one, ld.so picks each program's own through $LIB, and an i386 program is
+# guarded under the wrapper, LD_PRELOAD and /etc/ld.so.preload, silently.
+# (The sanitizer runtime in LD_PRELOAD is 64-bit: make sanitize leaves these
+# out.)
+
+load helpers
+
+DIAL_I386="$BUILD/tests/dial-i386"
+# The path every loader reads as its own library: a literal $LIB.
+# shellcheck disable=SC2016
+EVERY_LIB="$BUILD/"'$LIB'"/noselfconn/libnoselfconn.so"
+
+setup() {
+	require_netns
+	[ -x "$DIAL_I386" ] && [ -f "$BUILD/lib32/noselfconn/libnoselfconn.so" ] || {
+		echo "no i386 build: tests/deps.sh installs gcc-multilib" >&2
+		return 1
+	}
+}
+
+# i386_control: the i386 client self-connects without the library, and the
+# 64-bit library alone (as before) cannot load into it.
+i386_control() {
+	run in_netns "$DIAL_I386" -n 300 127.0.0.1 "$TARGET"
+	echo "without the library: $(field self) of 300"
+	expect_at_least self 1
+	run --separate-stderr in_netns env LD_PRELOAD="$LIB" "$DIAL_I386" -n 300 127.0.0.1 "$TARGET"
+	echo "the 64-bit library alone: $(field self) of 300; $stderr"
+	expect_at_least self 1
+	[[ "$stderr" == *"wrong ELF class"* ]]
+}
+
+# bats test_tags=no-sanitizer
+@test "i386: the library is built for i386 and found through \$LIB by each loader" {
+	run file -L "$BUILD/lib32/noselfconn/libnoselfconn.so" "$BUILD/lib/i386-linux-gnu/noselfconn/libnoselfconn.so"
+	[ "$(grep -c 'ELF 32-bit LSB shared object, Intel 80386' <<<"$output")" -eq 2 ]
+	run file -L "$LIB" "$BUILD/lib/$(gcc -print-multiarch)/noselfconn/libnoselfconn.so"
+	[ "$(grep -c 'ELF 64-bit LSB shared object, x86-64' <<<"$output")" -eq 2 ]
+	# lib32 is a relative link: the tree can be copied or installed whole.
+	[ "$(readlink "$BUILD/lib32/noselfconn/libnoselfconn.so")" = ../../lib/i386-linux-gnu/noselfconn/libnoselfconn.so ]
+	run nm -D --defined-only "$BUILD/lib32/noselfconn/libnoselfconn.so"
+	[ "$(awk '{print $3}' <<<"$output" | sort | tr '\n' ' ')" = "chroot connect sendmmsg sendmsg sendto " ]
+}
+
+# bats test_tags=no-sanitizer
+@test "i386: guarded under LD_PRELOAD=.../\$LIB/..., nothing printed" {
+	i386_control
+	for mode in check prebind; do
+		run --separate-stderr in_netns env LD_PRELOAD="$EVERY_LIB" NOSELFCONN_MODE=$mode \
+			"$DIAL_I386" -n 300 -L 127.0.0.1 "$TARGET"
+		echo "mode $mode: $output; stderr: $stderr"
+		expect self 0
+		expect refused 300
+		expect bind_after ok
+		[ -z "$stderr" ]
+	done
+	# The guard itself, not luck: it says what it prevented.
+	run --separate-stderr in_netns env LD_PRELOAD="$EVERY_LIB" NOSELFCONN_LOG=1 "$DIAL_I386" -n 300 127.0.0.1 "$TARGET"
+	expect self 0
+	echo "prevented $(prevented)"
+	[ "$(prevented)" -ge 1 ]
+	[ "$(grep -vc 'prevented a self-connection: dial-i386\[' <<<"$stderr")" -eq 0 ]
+	# A 64-bit program under the same path is guarded the same way.
+	run --separate-stderr in_netns env LD_PRELOAD="$EVERY_LIB" "$DIAL" -n 300 127.0.0.1 "$TARGET"
+	expect self 0
+	expect refused 300
+	[ -z "$stderr" ]
+}
+
+# bats test_tags=no-sanitizer
+@test "i386: guarded under the wrapper, which preloads a \$LIB path" {
+	run env LD_PRELOAD= "$WRAPPER" sh -c 'echo "$LD_PRELOAD"'
+	[ "$output" = "$EVERY_LIB" ]
+	i386_control
+	run --separate-stderr in_netns env LD_PRELOAD= "$WRAPPER" "$DIAL_I386" -n 300 127.0.0.1 "$TARGET"
+	echo "$output; stderr: $stderr"
+	expect self 0
+	expect refused 300
+	[ -z "$stderr" ]
+	run --separate-stderr in_netns env LD_PRELOAD= "$WRAPPER" --log "$DIAL_I386" -n 300 127.0.0.1 "$TARGET"
+	[ "$(prevented)" -ge 1 ]
+}
+
+# with_ld_so_preload LINE CMD...: CMD in a mount namespace whose /etc is a
+# copy of the real one with LINE as /etc/ld.so.preload (the real file is
+# never touched), and the private network namespace around it.
+with_ld_so_preload() {
+	local line="$1"
+	shift
+	run --separate-stderr in_netns unshare -m sh -c '
+		set -e
+		line=$1
+		shift
+		copy=$(mktemp -d)
+		cp -a /etc/. "$copy/"
+		printf "%s\n" "$line" > "$copy/ld.so.preload"
+		mount --bind "$copy" /etc
+		status=0
+		"$@" || status=$?
+		umount /etc
+		rm -rf "$copy"
+		exit $status' with_ld_so_preload "$line" "$@"
+}
+
+# bats test_tags=no-sanitizer
+@test "i386: guarded through /etc/ld.so.preload naming the \$LIB path; no exec prints anything" {
+	i386_control
+	# Today's line, the 64-bit file itself: every i386 exec complains.
+	with_ld_so_preload "$LIB" "$DIAL_I386" -n 50 127.0.0.1 "$TARGET"
+	[[ "$stderr" == *"wrong ELF class"* ]]
+	# The $LIB line: i386 and 64-bit programs guarded, nothing printed.
+	with_ld_so_preload "$EVERY_LIB" "$DIAL_I386" -n 300 -L 127.0.0.1 "$TARGET"
+	echo "i386: $output; stderr: $stderr"
+	expect self 0
+	expect refused 300
+	expect bind_after ok
+	[ -z "$stderr" ]
+	with_ld_so_preload "$EVERY_LIB" "$DIAL" -n 300 127.0.0.1 "$TARGET"
+	expect self 0
+	expect refused 300
+	[ -z "$stderr" ]
+	with_ld_so_preload "$EVERY_LIB" env NOSELFCONN_LOG=1 "$DIAL_I386" -n 300 127.0.0.1 "$TARGET"
+	[ "$(prevented)" -ge 1 ]
+	# A shell starting both kinds of program: not a word from either loader.
+	with_ld_so_preload "$EVERY_LIB" sh -c "'$DIAL_I386' -n 1 127.0.0.2 1; '$DIAL' -n 1 127.0.0.2 1; /bin/true"
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+}
+
+# bats test_tags=no-sanitizer
+@test "64-bit only (no multilib): the wrapper and the \$LIB path still work and say nothing" {
+	local tree="$BATS_TEST_TMPDIR/tree" native
+	native="lib/$(gcc -print-multiarch)/noselfconn"
+	mkdir -p "$tree/$native"
+	cp "$WRAPPER" "$tree/"
+	cp "$LIB" "$tree/$native/"
+	run --separate-stderr in_netns env LD_PRELOAD= "$tree/noselfconn" "$DIAL" -n 300 127.0.0.1 "$TARGET"
+	expect self 0
+	expect refused 300
+	[ -z "$stderr" ]
+	# Without multilib, make builds no i386 objects at all.
+	run make -C "$ROOT" -n -B BUILD="$BATS_TEST_TMPDIR/build" WITH_I386= all
+	[ "$status" -eq 0 ]
+	[ -z "$(grep -- '-m32' <<<"$output")" ]
+	run make -C "$ROOT" -n -B BUILD="$BATS_TEST_TMPDIR/build" all
+	grep -q -- '-m32' <<<"$output"
+}
