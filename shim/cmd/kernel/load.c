@@ -60,8 +60,9 @@ static int create_map(enum bpf_map_type type, uint32_t key, uint32_t value, uint
 	return fd;
 }
 
-/* The verifier's last line, escaped: what it refused, for the message. */
-static void print_verifier_log(const char *log)
+/* A program the kernel refused: its verifier's last line, escaped, in the
+ * one line that says so. */
+static void refused(int family, int err, const char *log)
 {
 	size_t len = strlen(log);
 	while (len > 0 && log[len - 1] == '\n')
@@ -72,8 +73,11 @@ static void print_verifier_log(const char *log)
 	char line[512], escaped[4 * 200 + 8];
 	snprintf(line, sizeof(line), "%.*s", (int)(log + len - start), start);
 	nsc_escape(escaped, sizeof(escaped), line, 200);
-	if (escaped[0] != '\0')
-		fprintf(stderr, "noselfconn: --kernel: the verifier said: %s\n", escaped);
+	fprintf(stderr,
+		"noselfconn: --kernel: this kernel refused the connect%d program (%s%s%s); the "
+		"kernel guard needs Linux 5.7 or later: %s\n",
+		family == AF_INET ? 4 : 6, strerror(err), escaped[0] ? ": " : "", escaped,
+		nsc_kernel_fallback);
 }
 
 static int load_program(int family, const struct nsc_guard_maps *maps, unsigned *insn_count)
@@ -85,7 +89,6 @@ static int load_program(int family, const struct nsc_guard_maps *maps, unsigned 
 		return -1;
 	}
 	*insn_count = a.count;
-	char *log = calloc(1, LOG_SIZE);
 	union bpf_attr attr;
 	memset(&attr, 0, sizeof(attr));
 	attr.prog_type = BPF_PROG_TYPE_CGROUP_SOCK_ADDR;
@@ -97,21 +100,24 @@ static int load_program(int family, const struct nsc_guard_maps *maps, unsigned 
 	strncpy(attr.prog_name, family == AF_INET ? NSC_PROG_CONNECT4 : NSC_PROG_CONNECT6,
 		sizeof(attr.prog_name) - 1);
 	int fd = (int)nsc_bpf(BPF_PROG_LOAD, &attr);
-	if (fd < 0 && log != NULL && errno != EPERM && errno != ENOSYS) {
-		/* Again with the log, for the message. */
+	if (fd >= 0)
+		return fd;
+	int err = errno;
+	if (err == EPERM || err == ENOSYS) {
+		nsc_kernel_failed(family == AF_INET ? "loading connect4" : "loading connect6", err);
+		return -1;
+	}
+	/* Again with the verifier's log, for the message. */
+	char *log = calloc(1, LOG_SIZE);
+	if (log != NULL) {
 		attr.log_level = 1;
 		attr.log_buf = (uint64_t)(uintptr_t)log;
 		attr.log_size = LOG_SIZE;
 		fd = (int)nsc_bpf(BPF_PROG_LOAD, &attr);
-		int err = errno;
-		if (fd < 0) {
-			nsc_kernel_failed(family == AF_INET ? "loading connect4" : "loading connect6",
-					  err);
-			print_verifier_log(log);
-		}
-	} else if (fd < 0) {
-		nsc_kernel_failed(family == AF_INET ? "loading connect4" : "loading connect6", errno);
+		err = fd < 0 ? errno : 0;
 	}
+	if (fd < 0)
+		refused(family, err, log != NULL ? log : "");
 	free(log);
 	return fd;
 }

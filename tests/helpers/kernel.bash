@@ -1,0 +1,154 @@
+# The kernel guard's tests share this: a cgroup of the test's own under the
+# cgroup v2 mount, a noselfconn --kernel attached to it, the processes the
+# test starts moved into it, and all of it removed in teardown, whatever
+# happened. Never the root cgroup (that is for the qemu guests alone).
+
+# The cgroup v2 mount: /sys/fs/cgroup, or /sys/fs/cgroup/unified (hybrid).
+cgroup2_root() {
+	local dir
+	for dir in /sys/fs/cgroup /sys/fs/cgroup/unified; do
+		if [ "$(stat -f -c %T "$dir" 2>/dev/null)" = cgroup2fs ]; then
+			echo "$dir"
+			return 0
+		fi
+	done
+	return 1
+}
+
+# Skips (fails under CI) unless the guard can run here: root, cgroup v2,
+# and a kernel that takes the programs.
+require_kernel_guard() {
+	local why=""
+	if [ "$(id -u)" -ne 0 ]; then
+		why="the kernel guard needs root"
+	elif ! CG2=$(cgroup2_root); then
+		why="no cgroup v2 mount"
+	elif ! "$WRAPPER" --kernel --check >/dev/null 2>&1; then
+		why="this kernel does not take the guard: $("$WRAPPER" --kernel --check 2>&1 | head -n 1)"
+	fi
+	if [ -n "$why" ]; then
+		if [ "${CI:-}" = true ]; then
+			echo "$why" >&2
+			return 1
+		fi
+		skip "$why"
+	fi
+}
+
+# kguard_cgroup: a new, empty cgroup of this test's own, in $KG_CGROUP.
+kguard_cgroup() {
+	KG_CGROUP="$CG2/noselfconn-test-$$-${BATS_TEST_NUMBER:-0}-$RANDOM"
+	mkdir "$KG_CGROUP"
+}
+
+# kguard_start [CGROUP]: noselfconn --kernel on CGROUP (default: a new one
+# of the test's own), its stderr in $KG_LOG, returning once it says it
+# guards (or failing when it exits first).
+kguard_start() {
+	if [ $# -eq 0 ]; then
+		kguard_cgroup
+		set -- "$KG_CGROUP"
+	fi
+	KG_LOG="$BATS_TEST_TMPDIR/kguard.$RANDOM.log"
+	"$WRAPPER" --kernel "$1" 2>"$KG_LOG" &
+	KG_PID=$!
+	local i
+	for ((i = 0; i < 600; i++)); do
+		grep -q '^noselfconn: guarding ' "$KG_LOG" && return 0
+		kill -0 "$KG_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	echo "noselfconn --kernel did not start:" >&2
+	cat "$KG_LOG" >&2
+	return 1
+}
+
+# kguard_stop: SIGTERM to the guard; its exit status in $KG_STATUS and
+# its last line (the counts) in $KG_COUNTS.
+kguard_stop() {
+	KG_STATUS=none
+	if [ -n "${KG_PID:-}" ]; then
+		kill -TERM "$KG_PID" 2>/dev/null || true
+		KG_STATUS=0
+		wait "$KG_PID" || KG_STATUS=$?
+		KG_PID=""
+	fi
+	KG_COUNTS="$(tail -n 1 "$KG_LOG")"
+	echo "guard: $KG_COUNTS"
+}
+
+# kcount NAME: a count from the guard's last line (kguard_stop first).
+kcount() {
+	local word
+	for word in ${KG_COUNTS//:/ }; do
+		case "$word" in "$1="*) echo "${word#*=}"; return 0 ;; esac
+	done
+	echo "count $1 missing from: $KG_COUNTS" >&2
+	return 1
+}
+
+# in_cgroup CMD...: CMD in the test's cgroup (a subshell moves itself in,
+# then runs CMD; the test's own shell stays where it is).
+in_cgroup() {
+	(echo "$BASHPID" > "$KG_CGROUP/cgroup.procs" && "$@")
+}
+
+# kguard_teardown: the guard stopped, the test's cgroups removed (their
+# processes are the test's own: ended by pid first).
+kguard_teardown() {
+	if [ -n "${KG_PID:-}" ]; then
+		kill -TERM "$KG_PID" 2>/dev/null || true
+		wait "$KG_PID" 2>/dev/null || true
+		KG_PID=""
+	fi
+	local dir pid
+	for dir in "$CG2"/noselfconn-test-$$-*; do
+		[ -d "$dir" ] || continue
+		for pid in $(cat "$dir/cgroup.procs" 2>/dev/null); do
+			kill -KILL "$pid" 2>/dev/null || true
+		done
+		for _ in 1 2 3 4 5 6 7 8 9 10; do
+			rmdir "$dir" 2>/dev/null && break
+			sleep 0.2
+		done
+	done
+}
+
+# kernel_case ADDR [DIAL OPTIONS...]: without any guard the dial meets
+# itself; in the guarded cgroup, 300 dials never do, each refused as an
+# unguarded refused dial is, and the guard counts every one it steered or
+# refused.
+kernel_case() {
+	local addr="$1"
+	shift
+	run in_netns "$DIAL" -n 300 "$@" "$addr" "$TARGET"
+	[ "$status" -eq 0 ]
+	local control
+	control=$(field self)
+	echo "without a guard: $control of 300 dials connected to themselves"
+	[ "$control" -ge 1 ]
+	kguard_start
+	run in_cgroup in_netns "$DIAL" -n 300 -L "$@" "$addr" "$TARGET"
+	echo "guarded: $output"
+	[ "$status" -eq 0 ]
+	expect self 0
+	expect failed 0
+	expect fds_leaked 0
+	expect bind_after ok
+	[ "$(field refused)" -eq "$(field attempts)" ]
+	kguard_stop
+	[ "$KG_STATUS" -eq 0 ]
+	local prevented=$(($(kcount steered) + $(kcount refused)))
+	echo "the guard steered or refused $prevented dials"
+	[ "$prevented" -eq "$(field attempts)" ]
+}
+
+# expect_count NAME VALUE: the guard counted exactly VALUE.
+expect_count() {
+	local got
+	got=$(kcount "$1")
+	if [ "$got" != "$2" ]; then
+		echo "expected the guard's $1=$2, got $got in: $KG_COUNTS" >&2
+		return 1
+	fi
+}
