@@ -79,3 +79,89 @@ teardown() {
 		expect_count refused 100
 	done
 }
+
+@test "kernel guard: io_uring, IORING_OP_CONNECT and IORING_OP_SENDMSG with MSG_FASTOPEN" {
+	DIAL="$BUILD/tests/uring"
+	kernel_case 127.0.0.1 -s connect
+	kernel_case ::1 -s fastopen-sendmsg
+}
+
+@test "kernel guard: a 32-bit (i386) program" {
+	[ -x "$BUILD/tests/dial-i386" ] || {
+		echo "no i386 build: tests/deps.sh installs gcc-multilib" >&2
+		return 1
+	}
+	DIAL="$BUILD/tests/dial-i386"
+	kernel_case 127.0.0.1
+}
+
+@test "kernel guard: i386 system calls from a 64-bit program (int \$0x80: connect, socketcall)" {
+	DIAL="$BUILD/tests/rawcall" BIND_AFTER=""
+	kernel_case 127.0.0.1 -s i386-connect
+	kernel_case 127.0.0.1 -s i386-socketcall
+}
+
+@test "kernel guard: connect() from a handle on libc (Python ctypes.CDLL)" {
+	local py="$ROOT/tests/helpers/ctypes_dial.py"
+	run in_netns python3 "$py" 300 127.0.0.1 "$TARGET"
+	echo "without a guard: $output"
+	expect_at_least self 1
+	kguard_start
+	run in_cgroup in_netns python3 "$py" 300 127.0.0.1 "$TARGET"
+	echo "guarded: $output"
+	expect self 0
+	expect refused 300
+	kguard_stop
+	[ "$(($(kcount steered) + $(kcount refused)))" -eq 300 ]
+}
+
+@test "kernel guard: static Go (CGO_ENABLED=0), which retries a self-connection twice and then keeps it" {
+	export GOCACHE="$BUILD/go/cache" GOPATH="$BUILD/go/path" GOFLAGS=-mod=mod GOPROXY=off
+	(cd "$ROOT/tests/go" && CGO_ENABLED=0 go build -o "$BUILD/tests/selfdial-static" ./selfdial)
+	local go="$BUILD/tests/selfdial-static"
+	NSC_TEST_RANGE="50000 50001"
+	run in_netns "$go" -k -n 200 "127.0.0.1:50000"
+	echo "without a guard: $output"
+	expect self 1
+	kguard_start
+	run in_cgroup in_netns "$go" -n 200 "127.0.0.1:50000"
+	echo "guarded: $output"
+	expect self 0
+	expect refused 200
+	expect failed 0
+	kguard_stop
+	[ "$(($(kcount steered) + $(kcount refused)))" -ge 200 ]
+}
+
+# Item 3: where a self-connection would have formed, the program sees what
+# a refused dial gives, side by side with one to a port no one holds outside
+# the range (so it can only be refused), in the same namespace.
+@test "kernel guard: refused as the kernel refuses: blocking ECONNREFUSED, non-blocking EINPROGRESS then SO_ERROR" {
+	local py="$ROOT/tests/helpers/refusal.py" addr
+	NSC_TEST_RANGE="50000 50000" # one port: an unguarded dial to it meets itself
+	kguard_cgroup
+	for addr in 127.0.0.1 ::1; do
+		run in_netns python3 "$py" "$addr" 50000
+		echo "$addr:50000 without a guard: $output"
+		[[ "$output" == *"blocking: OK SELF"* ]]
+		run in_netns python3 "$py" "$addr" 1
+		echo "$addr:1, refused, without a guard: $output"
+		local plain="$output"
+		[[ "$plain" == *"blocking: ECONNREFUSED"* ]]
+		[[ "$plain" == *"nonblock: EINPROGRESS then SO_ERROR=ECONNREFUSED"* ]]
+		kguard_start "$KG_CGROUP"
+		run in_cgroup in_netns python3 "$py" "$addr" 50000
+		echo "$addr:50000 guarded: $output"
+		[ "$output" = "$plain" ]
+		# Bound to the target port itself (the guard refuses through port 0)
+		run in_netns python3 "$py" "$addr" 50000 bound
+		echo "$addr:50000 bound to it, without a guard: $output"
+		[[ "$output" == *"blocking: OK SELF"* ]]
+		run in_cgroup in_netns python3 "$py" "$addr" 50000 bound
+		echo "$addr:50000 bound to it, guarded: $output"
+		[ "$output" = "$plain" ]
+		kguard_stop
+		[ "$(($(kcount steered) + $(kcount refused)))" -eq 4 ]
+		expect_at_least_count refused 2
+	done
+}
