@@ -1,4 +1,4 @@
-/* Reading /proc/PID for the audit and the supervisor. */
+/* Reading /proc/PID for the audit, the supervisor and the kernel guard. */
 #define _GNU_SOURCE
 #include "proc.h"
 
@@ -70,4 +70,20 @@ long nsc_next_pid(DIR *proc)
 		if (p->d_name[0] >= '1' && p->d_name[0] <= '9')
 			return strtol(p->d_name, NULL, 10);
 	return 0;
+}
+
+unsigned long nsc_netns_inode(const char *link_path)
+{
+	char target[64];
+	ssize_t n = readlink(link_path, target, sizeof(target) - 1);
+	unsigned long inode = 0;
+	if (n > 0) {
+		target[n] = '\0';
+		char *end = NULL;
+		if (strncmp(target, "net:[", 5) == 0)
+			inode = strtoul(target + 5, &end, 10);
+		if (inode != 0 && strcmp(end, "]") != 0)
+			inode = 0;
+	}
+	return inode;
 }

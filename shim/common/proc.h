@@ -1,5 +1,5 @@
-/* Reading /proc/PID: what the audit and the supervisor both need. Nothing
- * read here is trusted: escape before printing. */
+/* Reading /proc/PID: what the audit, the supervisor and the kernel guard
+ * need. Nothing read here is trusted: escape before printing. */
 #ifndef NOSELFCONN_PROC_H
 #define NOSELFCONN_PROC_H
 
@@ -30,5 +30,9 @@ void nsc_proc_free(struct nsc_proc *proc);
 
 /* The next process of an opendir("/proc"), by pid; 0 at the end. */
 long nsc_next_pid(DIR *proc);
+
+/* The inode of the network namespace a /proc/PID/ns/net link names (the
+ * N of "net:[N]"); 0 when the link cannot be read (gone, a kernel thread). */
+unsigned long nsc_netns_inode(const char *link_path);
 
 #endif

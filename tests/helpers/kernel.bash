@@ -101,15 +101,18 @@ kguard_teardown() {
 		wait "$KG_PID" 2>/dev/null || true
 		KG_PID=""
 	fi
-	local dir pid
-	for dir in "$CG2"/noselfconn-test-$$-*; do
-		[ -d "$dir" ] || continue
-		for pid in $(cat "$dir/cgroup.procs" 2>/dev/null); do
-			kill -KILL "$pid" 2>/dev/null || true
-		done
-		for _ in 1 2 3 4 5 6 7 8 9 10; do
-			rmdir "$dir" 2>/dev/null && break
-			sleep 0.2
+	local top dir pid
+	for top in "$CG2"/noselfconn-test-$$-*; do
+		[ -d "$top" ] || continue
+		# Deepest first: a test's cgroup may have children of its own.
+		for dir in $(find "$top" -depth -type d); do
+			for pid in $(cat "$dir/cgroup.procs" 2>/dev/null); do
+				kill -KILL "$pid" 2>/dev/null || true
+			done
+			for _ in 1 2 3 4 5 6 7 8 9 10; do
+				rmdir "$dir" 2>/dev/null && break
+				sleep 0.2
+			done
 		done
 	done
 }
@@ -164,4 +167,40 @@ expect_at_least_count() {
 		echo "expected the guard's $1>=$2, got $got in: $KG_COUNTS" >&2
 		return 1
 	fi
+}
+
+# kguard_reread: SIGHUP to the guard, which reads every namespace's values
+# again at once and says so with its counts (in $KG_COUNTS).
+kguard_reread() {
+	local before i
+	before=$(grep -c 'read the values of' "$KG_LOG" || true)
+	kill -HUP "$KG_PID"
+	for ((i = 0; i < 600; i++)); do
+		if [ "$(grep -c 'read the values of' "$KG_LOG" || true)" -gt "$before" ]; then
+			KG_COUNTS="$(grep 'read the values of' "$KG_LOG" | tail -n 1)"
+			echo "guard: $KG_COUNTS"
+			return 0
+		fi
+		sleep 0.1
+	done
+	echo "the guard did not answer SIGHUP: $(cat "$KG_LOG")" >&2
+	return 1
+}
+
+# held_netns: a network namespace set up as in_netns does, held by a
+# process of the test's own in the test's cgroup; its pid in $NS_PID.
+# (in_held CMD... runs CMD in it, in the cgroup.)
+held_netns() {
+	local pidfile="$BATS_TEST_TMPDIR/netns.$RANDOM"
+	in_cgroup in_netns sh -c 'echo $$ > "$0"; exec sleep 600' "$pidfile" 3>&- &
+	local i
+	for ((i = 0; i < 600; i++)); do
+		[ -s "$pidfile" ] && break
+		sleep 0.1
+	done
+	NS_PID=$(cat "$pidfile")
+}
+
+in_held() {
+	in_cgroup nsenter -t "$NS_PID" -n "$@"
 }

@@ -268,22 +268,6 @@ static bool audit_netns(struct nsc_netns *ns)
 	return ok;
 }
 
-static unsigned long netns_inode(const char *link_path)
-{
-	char target[64];
-	ssize_t n = readlink(link_path, target, sizeof(target) - 1);
-	unsigned long inode = 0;
-	if (n > 0) {
-		target[n] = '\0';
-		char *end = NULL;
-		if (strncmp(target, "net:[", 5) == 0)
-			inode = strtoul(target + 5, &end, 10);
-		if (inode != 0 && strcmp(end, "]") != 0)
-			inode = 0;
-	}
-	return inode;
-}
-
 static bool add_netns(struct nsc_report *report, unsigned long inode, long pid, bool current)
 {
 	for (size_t i = 0; i < report->count; i++)
@@ -304,7 +288,7 @@ static bool add_netns(struct nsc_report *report, unsigned long inode, long pid, 
 /* This namespace, and with all_namespaces every other one a process is in. */
 static bool find_namespaces(struct nsc_report *report)
 {
-	unsigned long self = netns_inode("/proc/self/ns/net");
+	unsigned long self = nsc_netns_inode("/proc/self/ns/net");
 	if (self == 0 || !add_netns(report, self, (long)getpid(), true)) {
 		fprintf(stderr, "noselfconn: audit: cannot read /proc/self/ns/net\n");
 		return false;
@@ -319,7 +303,7 @@ static bool find_namespaces(struct nsc_report *report)
 	while (ok && proc != NULL && (pid = nsc_next_pid(proc)) > 0) {
 		char path[64];
 		snprintf(path, sizeof(path), "/proc/%ld/ns/net", pid);
-		unsigned long inode = netns_inode(path);
+		unsigned long inode = nsc_netns_inode(path);
 		if (inode != 0) /* else gone, or a kernel thread's */
 			ok = add_netns(report, inode, pid, false);
 	}

@@ -124,17 +124,18 @@ int nsc_kernel_guard(const char *path)
 		fprintf(stderr, "noselfconn: --kernel: %s\n", strerror(errno));
 		goto out;
 	}
-	nsc_netns_refresh(state);
-	if (!nsc_guard_attach(&g, cgroup_fd))
+	if (!nsc_netns_refresh(state) || !nsc_guard_attach(&g, cgroup_fd))
 		goto out;
 	fprintf(stderr, "noselfconn: guarding %s\n", shown(path));
 	for (;;) {
 		struct pollfd p = { .fd = sfd, .events = POLLIN };
 		int n = poll(&p, 1, REFRESH_MS);
-		if (n > 0) {
-			struct signalfd_siginfo si;
-			if (read(sfd, &si, sizeof(si)) == sizeof(si))
+		struct signalfd_siginfo si;
+		bool reread = false;
+		if (n > 0 && read(sfd, &si, sizeof(si)) == sizeof(si)) {
+			if (si.ssi_signo != SIGHUP)
 				break;
+			reread = true; /* SIGHUP: read every namespace's values now */
 		}
 		if (!cgroup_present(path, &st)) {
 			print_counts(&g, "the cgroup is gone; the guard went with it:", path);
@@ -146,7 +147,14 @@ int nsc_kernel_guard(const char *path)
 			status = 0;
 			goto out;
 		}
-		nsc_netns_refresh(state);
+		if (!nsc_netns_refresh(state))
+			goto out;
+		if (reread) {
+			char how[96];
+			snprintf(how, sizeof(how), "read the values of %zu network namespaces; guarding",
+				 nsc_netns_known(state));
+			print_counts(&g, how, path);
+		}
 	}
 	print_counts(&g, "detached from", path);
 	status = 0;

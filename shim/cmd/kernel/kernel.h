@@ -5,6 +5,7 @@
 #define NOSELFCONN_KERNEL_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "asm.h"
 #include "kguard.h"
@@ -40,8 +41,11 @@ void nsc_guard_close(struct nsc_guard *g);
  * flags, addresses), kept current by the daemon. */
 struct nsc_netns_state;
 struct nsc_netns_state *nsc_netns_state_new(const struct nsc_guard_maps *maps);
-void nsc_netns_refresh(struct nsc_netns_state *state);
+/* False when the daemon could not come back to its own namespace. */
+bool nsc_netns_refresh(struct nsc_netns_state *state);
 void nsc_netns_state_free(struct nsc_netns_state *state);
+/* How many namespaces the maps hold values for. */
+size_t nsc_netns_known(const struct nsc_netns_state *state);
 
 /* Writes the connect4 (family AF_INET) or connect6 (AF_INET6) program into
  * *a; false if it does not assemble. */

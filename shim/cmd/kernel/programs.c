@@ -244,14 +244,16 @@ static void check_listener(struct program *p)
 	mov_imm(a, R1, 0);
 	for (int16_t off = 0; off < 40; off += 8)
 		store(a, BPF_DW, R10, FP_TUPLE + off, R1);
-	mov(a, R1, PORT);
-	to_be(a, R1, 16);
 	if (p->kind == DIAL_V6) {
 		copy16(a, AT(FP_TUPLE, struct bpf_sock_tuple, ipv6.saddr), FP_DEST6);
 		copy16(a, AT(FP_TUPLE, struct bpf_sock_tuple, ipv6.daddr), FP_DEST6);
+		mov(a, R1, PORT); /* (copy16 uses R1) */
+		to_be(a, R1, 16);
 		store(a, BPF_H, R10, AT(FP_TUPLE, struct bpf_sock_tuple, ipv6.dport), R1);
 		mov_imm(a, R3, sizeof(((struct bpf_sock_tuple *)0)->ipv6));
 	} else {
+		mov(a, R1, PORT);
+		to_be(a, R1, 16);
 		store(a, BPF_W, R10, AT(FP_TUPLE, struct bpf_sock_tuple, ipv4.saddr), DEST4);
 		store(a, BPF_W, R10, AT(FP_TUPLE, struct bpf_sock_tuple, ipv4.daddr), DEST4);
 		store(a, BPF_H, R10, AT(FP_TUPLE, struct bpf_sock_tuple, ipv4.dport), R1);
