@@ -147,7 +147,8 @@ remote_same() {
 	expect self 0
 	expect refused 100
 	kguard_reread
-	local steered=$(kcount steered)
+	local steered
+	steered=$(kcount steered)
 	# Read: no port of its range but the target: every dial refused
 	run in_held "$DIAL" -n 100 127.0.0.1 50000
 	echo "after: $output"
@@ -184,7 +185,8 @@ remote_same() {
 	kguard_start
 	held_netns
 	kguard_reread
-	local trials=$(kcount trial_binds)
+	local trials
+	trials=$(kcount trial_binds)
 	in_held sh -c 'ip addr add 10.99.0.7/32 dev lo; ip -6 addr add fd00::7/128 dev lo nodad'
 	local addr
 	for addr in 10.99.0.7 fd00::7; do

@@ -217,6 +217,24 @@ static int check_combination(const struct options *o, bool has_command)
 	return -1;
 }
 
+/* --kernel: one of its tasks, or guarding CGROUP. */
+static int run_kernel(const struct options *o, int argc, char **argv)
+{
+	if (optind < argc && optind + 1 != argc) {
+		fprintf(stderr, "noselfconn: --kernel takes one cgroup\n");
+		return NSC_EXIT_USAGE;
+	}
+	if (o->check)
+		return nsc_kernel_check();
+	if (o->pin != NULL)
+		return nsc_kernel_pin(o->pin);
+	if (o->unpin != NULL)
+		return nsc_kernel_unpin(o->unpin);
+	if (o->detach != NULL)
+		return nsc_kernel_detach(o->detach);
+	return nsc_kernel_guard(argv[optind]);
+}
+
 int main(int argc, char **argv)
 {
 	struct options o = { .fallback = NSC_FALLBACK_PRELOAD };
@@ -234,17 +252,8 @@ int main(int argc, char **argv)
 		};
 		return nsc_audit(&audit);
 	}
-	if (o.kernel) {
-		if (optind < argc && optind + 1 != argc) {
-			fprintf(stderr, "noselfconn: --kernel takes one cgroup\n");
-			return NSC_EXIT_USAGE;
-		}
-		return o.check ? nsc_kernel_check()
-		       : o.pin ? nsc_kernel_pin(o.pin)
-		       : o.unpin ? nsc_kernel_unpin(o.unpin)
-		       : o.detach ? nsc_kernel_detach(o.detach)
-				  : nsc_kernel_guard(argv[optind]);
-	}
+	if (o.kernel)
+		return run_kernel(&o, argc, argv);
 	if (o.supervise) {
 		status = nsc_supervise(&argv[optind], o.fallback);
 		if (status != NSC_SUPERVISE_UNAVAILABLE)

@@ -90,6 +90,7 @@ int nsc_guard_attached(int cgroup_fd, uint32_t *ids, int max)
 		if (nsc_bpf(BPF_PROG_QUERY, &attr) != 0 && errno != ENOSPC)
 			return -1;
 		uint32_t n = attr.query.prog_cnt < 64 ? attr.query.prog_cnt : 64;
+		// cppcheck-suppress knownConditionTrueFalse ; bpf(2) wrote prog_cnt
 		for (uint32_t i = 0; i < n && found < max; i++) {
 			char name[BPF_OBJ_NAME_LEN];
 			if (nsc_is_guard_prog(all[i], name) == 1)
@@ -155,6 +156,7 @@ bool nsc_guard_counts(int prog_fd, uint64_t counts[NSC_COUNTS])
 	if (!nsc_prog_info(prog_fd, &info))
 		return false;
 	uint32_t n = info.nr_map_ids < 8 ? info.nr_map_ids : 8;
+	// cppcheck-suppress knownConditionTrueFalse ; bpf(2) wrote nr_map_ids
 	for (uint32_t i = 0; i < n; i++) {
 		union bpf_attr attr;
 		memset(&attr, 0, sizeof(attr));

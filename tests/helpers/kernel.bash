@@ -105,7 +105,7 @@ kguard_teardown() {
 	for top in "$CG2"/noselfconn-test-$$-*; do
 		[ -d "$top" ] || continue
 		# Deepest first: a test's cgroup may have children of its own.
-		for dir in $(find "$top" -depth -type d); do
+		while read -r dir; do
 			for pid in $(cat "$dir/cgroup.procs" 2>/dev/null); do
 				kill -KILL "$pid" 2>/dev/null || true
 			done
@@ -113,7 +113,7 @@ kguard_teardown() {
 				rmdir "$dir" 2>/dev/null && break
 				sleep 0.2
 			done
-		done
+		done < <(find "$top" -depth -type d)
 	done
 }
 

@@ -76,24 +76,25 @@ static inline void to_be(struct nsc_asm *a, enum nsc_reg dst, int32_t bits)
 }
 /* dst = *(size *)(src + off); *(size *)(dst + off) = src (size: BPF_B, BPF_H, BPF_W, BPF_DW) */
 static inline void load(struct nsc_asm *a, uint8_t size, enum nsc_reg dst, enum nsc_reg src,
-			int16_t off)
+			int off)
 {
-	nsc_emit(a, BPF_LDX | BPF_MEM | size, dst, src, off, 0);
+	nsc_emit(a, BPF_LDX | BPF_MEM | size, dst, src, (int16_t)off, 0);
 }
-static inline void store(struct nsc_asm *a, uint8_t size, enum nsc_reg dst, int16_t off,
+static inline void store(struct nsc_asm *a, uint8_t size, enum nsc_reg dst, int off,
 			 enum nsc_reg src)
 {
-	nsc_emit(a, BPF_STX | BPF_MEM | size, dst, src, off, 0);
+	nsc_emit(a, BPF_STX | BPF_MEM | size, dst, src, (int16_t)off, 0);
 }
 /* *(u64 *)(dst + off) += src, atomically */
-static inline void atomic_add64(struct nsc_asm *a, enum nsc_reg dst, int16_t off, enum nsc_reg src)
+static inline void atomic_add64(struct nsc_asm *a, enum nsc_reg dst, int off, enum nsc_reg src)
 {
-	nsc_emit(a, BPF_STX | BPF_ATOMIC | BPF_DW, dst, src, off, BPF_ADD);
+	nsc_emit(a, BPF_STX | BPF_ATOMIC | BPF_DW, dst, src, (int16_t)off, BPF_ADD);
 }
 /* dst = the map whose descriptor is fd (two instructions) */
 static inline void load_map(struct nsc_asm *a, enum nsc_reg dst, int fd)
 {
-	nsc_emit(a, BPF_LD | BPF_DW | BPF_IMM, dst, BPF_PSEUDO_MAP_FD, 0, fd);
+	/* BPF_LD and BPF_IMM are both 0: the code is BPF_DW alone, spelled out */
+	nsc_emit(a, BPF_LD | BPF_DW | BPF_IMM, dst, BPF_PSEUDO_MAP_FD, 0, fd); // NOLINT(misc-redundant-expression)
 	nsc_emit(a, 0, 0, 0, 0, 0);
 }
 static inline void call(struct nsc_asm *a, int32_t helper)

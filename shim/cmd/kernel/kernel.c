@@ -74,15 +74,15 @@ static void print_counts(const struct nsc_guard *g, const char *how, const char 
 	fprintf(stderr, "\n");
 }
 
-/* The signals that end the guard, as a descriptor. */
-static int stop_signals(sigset_t *old)
+/* The signals that end the guard (and SIGHUP), as a descriptor. */
+static int stop_signals(void)
 {
 	sigset_t set;
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGHUP);
-	sigprocmask(SIG_BLOCK, &set, old);
+	sigprocmask(SIG_BLOCK, &set, NULL);
 	return signalfd(-1, &set, SFD_CLOEXEC);
 }
 
@@ -106,6 +106,44 @@ static bool already_guarded(int cgroup_fd, const char *path)
 	return false;
 }
 
+/*
+ * Guarding: every REFRESH_MS (or at once on SIGHUP) the namespaces' values
+ * are read again, and the guard checks it is still attached. Returns the
+ * exit status: 0 on SIGTERM or SIGINT, or when the cgroup or the links went.
+ */
+static int watch(struct nsc_guard *g, struct nsc_netns_state *state, int sfd, const char *path,
+		 const struct stat *st)
+{
+	for (;;) {
+		struct pollfd p = { .fd = sfd, .events = POLLIN };
+		struct signalfd_siginfo si;
+		bool reread = false;
+		if (poll(&p, 1, REFRESH_MS) > 0 && read(sfd, &si, sizeof(si)) == sizeof(si)) {
+			if (si.ssi_signo != SIGHUP) {
+				print_counts(g, "detached from", path);
+				return 0;
+			}
+			reread = true;
+		}
+		if (!cgroup_present(path, st)) {
+			print_counts(g, "the guard went with its cgroup, removed:", path);
+			return 0;
+		}
+		if (!nsc_guard_linked(g)) {
+			print_counts(g, "the guard was detached (BPF_LINK_DETACH) from", path);
+			return 0;
+		}
+		if (!nsc_netns_refresh(state))
+			return NSC_EXIT_FAILURE;
+		if (reread) {
+			char how[96];
+			snprintf(how, sizeof(how), "read the values of %zu network namespaces; guarding",
+				 nsc_netns_known(state));
+			print_counts(g, how, path);
+		}
+	}
+}
+
 int nsc_kernel_guard(const char *path)
 {
 	struct stat st;
@@ -113,57 +151,22 @@ int nsc_kernel_guard(const char *path)
 	if (cgroup_fd < 0)
 		return NSC_EXIT_FAILURE;
 	struct nsc_guard g;
-	struct nsc_netns_state *state = NULL;
-	sigset_t old;
-	int sfd = -1, status = NSC_EXIT_FAILURE;
-	if (already_guarded(cgroup_fd, path) || !nsc_guard_load(&g))
-		goto out_cgroup;
-	sfd = stop_signals(&old);
-	state = nsc_netns_state_new(&g.maps);
-	if (sfd < 0 || state == NULL) {
+	if (already_guarded(cgroup_fd, path) || !nsc_guard_load(&g)) {
+		close(cgroup_fd);
+		return NSC_EXIT_FAILURE;
+	}
+	int status = NSC_EXIT_FAILURE, sfd = stop_signals();
+	struct nsc_netns_state *state = nsc_netns_state_new(&g.maps);
+	if (sfd < 0 || state == NULL)
 		fprintf(stderr, "noselfconn: --kernel: %s\n", strerror(errno));
-		goto out;
+	else if (nsc_netns_refresh(state) && nsc_guard_attach(&g, cgroup_fd)) {
+		fprintf(stderr, "noselfconn: guarding %s\n", shown(path));
+		status = watch(&g, state, sfd, path, &st);
 	}
-	if (!nsc_netns_refresh(state) || !nsc_guard_attach(&g, cgroup_fd))
-		goto out;
-	fprintf(stderr, "noselfconn: guarding %s\n", shown(path));
-	for (;;) {
-		struct pollfd p = { .fd = sfd, .events = POLLIN };
-		int n = poll(&p, 1, REFRESH_MS);
-		struct signalfd_siginfo si;
-		bool reread = false;
-		if (n > 0 && read(sfd, &si, sizeof(si)) == sizeof(si)) {
-			if (si.ssi_signo != SIGHUP)
-				break;
-			reread = true; /* SIGHUP: read every namespace's values now */
-		}
-		if (!cgroup_present(path, &st)) {
-			print_counts(&g, "the cgroup is gone; the guard went with it:", path);
-			status = 0;
-			goto out;
-		}
-		if (!nsc_guard_linked(&g)) {
-			print_counts(&g, "the guard was detached from", path);
-			status = 0;
-			goto out;
-		}
-		if (!nsc_netns_refresh(state))
-			goto out;
-		if (reread) {
-			char how[96];
-			snprintf(how, sizeof(how), "read the values of %zu network namespaces; guarding",
-				 nsc_netns_known(state));
-			print_counts(&g, how, path);
-		}
-	}
-	print_counts(&g, "detached from", path);
-	status = 0;
-out:
 	nsc_netns_state_free(state);
 	nsc_guard_close(&g);
 	if (sfd >= 0)
 		close(sfd);
-out_cgroup:
 	close(cgroup_fd);
 	return status;
 }

@@ -122,15 +122,22 @@ static int load_program(int family, const struct nsc_guard_maps *maps, unsigned 
 	return fd;
 }
 
+static void close_fd(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
 void nsc_guard_close(struct nsc_guard *g)
 {
-	int *fds[] = { &g->maps.netns, &g->maps.addrs, &g->maps.counts, &g->prog4,
-		       &g->prog6, &g->link4, &g->link6 };
-	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
-		if (*fds[i] >= 0)
-			close(*fds[i]);
-		*fds[i] = -1;
-	}
+	close_fd(&g->link4);
+	close_fd(&g->link6);
+	close_fd(&g->prog4);
+	close_fd(&g->prog6);
+	close_fd(&g->maps.netns);
+	close_fd(&g->maps.addrs);
+	close_fd(&g->maps.counts);
 }
 
 bool nsc_guard_load(struct nsc_guard *g)

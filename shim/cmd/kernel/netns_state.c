@@ -114,6 +114,23 @@ static void add_addr(struct ns_entry *e, struct nsc_addr_key *list, size_t *n, i
 	memcpy(k->addr, addr, family == AF_INET ? 4 : 16);
 }
 
+/* The addresses of one RTM_NEWADDR message. IPv4: IFA_LOCAL is the
+ * address (IFA_ADDRESS a peer's on point-to-point links); IPv6 has
+ * IFA_ADDRESS alone. */
+static void add_message_addrs(struct ns_entry *e, struct nlmsghdr *h, struct nsc_addr_key *list,
+			      size_t *n)
+{
+	const struct ifaddrmsg *m = NLMSG_DATA(h);
+	int rlen = (int)IFA_PAYLOAD(h);
+	for (struct rtattr *rta = IFA_RTA(m); RTA_OK(rta, rlen); rta = RTA_NEXT(rta, rlen)) {
+		if (m->ifa_family == AF_INET && rta->rta_type == IFA_LOCAL && RTA_PAYLOAD(rta) == 4)
+			add_addr(e, list, n, AF_INET, RTA_DATA(rta));
+		else if (m->ifa_family == AF_INET6 && rta->rta_type == IFA_ADDRESS &&
+			 RTA_PAYLOAD(rta) == 16)
+			add_addr(e, list, n, AF_INET6, RTA_DATA(rta));
+	}
+}
+
 /* The namespace's addresses (rtnetlink, RTM_GETADDR), into list; false if
  * the answer could not be had whole. */
 static bool read_addrs(struct ns_entry *e, struct nsc_addr_key *list, size_t *n)
@@ -135,30 +152,12 @@ static bool read_addrs(struct ns_entry *e, struct nsc_addr_key *list, size_t *n)
 			ok = false;
 			break;
 		}
-		for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, (size_t)len);
+		for (struct nlmsghdr *h = (struct nlmsghdr *)buf; ok && !done && NLMSG_OK(h, (size_t)len);
 		     h = NLMSG_NEXT(h, len)) {
-			if (h->nlmsg_type == NLMSG_DONE) {
-				done = true;
-				break;
-			}
-			if (h->nlmsg_type == NLMSG_ERROR) {
-				ok = false;
-				break;
-			}
-			if (h->nlmsg_type != RTM_NEWADDR)
-				continue;
-			const struct ifaddrmsg *m = NLMSG_DATA(h);
-			int rlen = (int)IFA_PAYLOAD(h);
-			/* IPv4: IFA_LOCAL is the address (IFA_ADDRESS a peer's on
-			 * point-to-point links); IPv6 has IFA_ADDRESS alone. */
-			for (struct rtattr *rta = IFA_RTA(m); RTA_OK(rta, rlen); rta = RTA_NEXT(rta, rlen)) {
-				if (m->ifa_family == AF_INET && rta->rta_type == IFA_LOCAL &&
-				    RTA_PAYLOAD(rta) == 4)
-					add_addr(e, list, n, AF_INET, RTA_DATA(rta));
-				else if (m->ifa_family == AF_INET6 && rta->rta_type == IFA_ADDRESS &&
-					 RTA_PAYLOAD(rta) == 16)
-					add_addr(e, list, n, AF_INET6, RTA_DATA(rta));
-			}
+			done = h->nlmsg_type == NLMSG_DONE;
+			ok = h->nlmsg_type != NLMSG_ERROR;
+			if (h->nlmsg_type == RTM_NEWADDR)
+				add_message_addrs(e, h, list, n);
 		}
 	}
 	close(fd);
@@ -246,7 +245,7 @@ static void add(struct nsc_netns_state *s, unsigned long inode, const char *link
 {
 	if (s->count == s->capacity) {
 		size_t capacity = s->capacity ? 2 * s->capacity : 16;
-		struct ns_entry **items = realloc(s->items, capacity * sizeof(*items));
+		struct ns_entry **items = realloc(s->items, capacity * sizeof(struct ns_entry *));
 		if (items == NULL)
 			return;
 		s->items = items;

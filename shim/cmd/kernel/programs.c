@@ -66,7 +66,7 @@ enum {
 #define STEER_TRIES 4
 
 /* A field of a structure laid out on the stack at `base`. */
-#define AT(base, type, field) ((int16_t)((int)(base) + (int)offsetof(type, field)))
+#define AT(base, type, field) ((int)(base) + (int)offsetof(type, field))
 
 /* How the destination is written: an IPv4 socket's, a v4-mapped
  * destination of an IPv6 socket (the kernel dials it as IPv4), IPv6. */
@@ -79,7 +79,7 @@ struct program {
 	nsc_label pass, restore_pass, refuse, local;
 };
 
-static void store_imm32(struct nsc_asm *a, int16_t off, uint32_t value)
+static void store_imm32(struct nsc_asm *a, int off, uint32_t value)
 {
 	mov32_imm(a, R1, value);
 	store(a, BPF_W, R10, off, R1);
@@ -130,7 +130,7 @@ static void read_netns(struct program *p)
 }
 
 /* 16 bytes at `from` (stack) to `to` (stack). */
-static void copy16(struct nsc_asm *a, int16_t to, int16_t from)
+static void copy16(struct nsc_asm *a, int to, int from)
 {
 	load(a, BPF_DW, R1, R10, from);
 	store(a, BPF_DW, R10, to, R1);
@@ -151,7 +151,7 @@ static void build_sockaddr(struct program *p, enum nsc_reg port, enum bind_addr 
 {
 	struct nsc_asm *a = p->a;
 	mov_imm(a, R1, 0);
-	for (int16_t off = 0; off < 32; off += 8)
+	for (int off = 0; off < 32; off += 8)
 		store(a, BPF_DW, R10, FP_SOCKADDR + off, R1);
 	mov32_imm(a, R1, p->kind == DIAL_V4 ? AF_INET : AF_INET6);
 	store(a, BPF_H, R10, FP_SOCKADDR, R1); /* sin_family, sin6_family */
@@ -169,7 +169,7 @@ static void build_sockaddr(struct program *p, enum nsc_reg port, enum bind_addr 
 	}
 	if (addr != ADDR_WILDCARD) {
 		enum nsc_reg v4 = addr == ADDR_SOURCE ? SRC4 : DEST4;
-		int16_t at = p->kind == DIAL_V4
+		int at = p->kind == DIAL_V4
 				     ? AT(FP_SOCKADDR, struct sockaddr_in, sin_addr)
 				     : AT(FP_SOCKADDR, struct sockaddr_in6, sin6_addr) + 12;
 		store(a, BPF_W, R10, at, v4);
@@ -219,7 +219,7 @@ static void lookup_address(struct program *p)
 {
 	struct nsc_asm *a = p->a;
 	mov_imm(a, R1, 0);
-	for (int16_t off = 0; off < 32; off += 8)
+	for (int off = 0; off < 32; off += 8)
 		store(a, BPF_DW, R10, FP_ADDR_KEY + off, R1);
 	load(a, BPF_DW, R1, R10, FP_COOKIE);
 	store(a, BPF_DW, R10, FP_ADDR_KEY, R1);
@@ -242,7 +242,7 @@ static void check_listener(struct program *p)
 	struct nsc_asm *a = p->a;
 	nsc_label none = nsc_label_new(a);
 	mov_imm(a, R1, 0);
-	for (int16_t off = 0; off < 40; off += 8)
+	for (int off = 0; off < 40; off += 8)
 		store(a, BPF_DW, R10, FP_TUPLE + off, R1);
 	if (p->kind == DIAL_V6) {
 		copy16(a, AT(FP_TUPLE, struct bpf_sock_tuple, ipv6.saddr), FP_DEST6);
@@ -413,7 +413,7 @@ static void body_v4(struct program *p, enum dial_kind kind)
 }
 
 /* Whether the 16 bytes at `off` (stack) are all zero: goto yes. */
-static void if_zero16(struct nsc_asm *a, int16_t off, nsc_label yes)
+static void if_zero16(struct nsc_asm *a, int off, nsc_label yes)
 {
 	nsc_label no = nsc_label_new(a);
 	load(a, BPF_DW, R1, R10, off);
@@ -424,7 +424,7 @@ static void if_zero16(struct nsc_asm *a, int16_t off, nsc_label yes)
 }
 
 /* Whether the 16 bytes at `off` hold a v4-mapped address: goto yes. */
-static void if_mapped(struct nsc_asm *a, int16_t off, nsc_label yes)
+static void if_mapped(struct nsc_asm *a, int off, nsc_label yes)
 {
 	nsc_label no = nsc_label_new(a);
 	load(a, BPF_DW, R1, R10, off);
@@ -435,9 +435,9 @@ static void if_mapped(struct nsc_asm *a, int16_t off, nsc_label yes)
 }
 
 /* Whether the 16 bytes at `x` and `y` differ: goto yes. */
-static void if_differ16(struct nsc_asm *a, int16_t x, int16_t y, nsc_label yes)
+static void if_differ16(struct nsc_asm *a, int x, int y, nsc_label yes)
 {
-	for (int16_t off = 0; off < 16; off += 8) {
+	for (int off = 0; off < 16; off += 8) {
 		load(a, BPF_DW, R1, R10, x + off);
 		load(a, BPF_DW, R2, R10, y + off);
 		jump_if_reg(a, BPF_JNE, R1, R2, yes);
@@ -545,10 +545,10 @@ static void connect6(struct program *p)
 	nsc_label any_dest = nsc_label_new(a), not_any = nsc_label_new(a);
 	prologue(p, pass);
 	load(a, BPF_DW, R1, CTX, offsetof(struct bpf_sock_addr, sk));
-	for (int16_t w = 0; w < 16; w += 4) {
-		load(a, BPF_W, R2, CTX, (int16_t)offsetof(struct bpf_sock_addr, user_ip6) + w);
+	for (int w = 0; w < 16; w += 4) {
+		load(a, BPF_W, R2, CTX, (int)offsetof(struct bpf_sock_addr, user_ip6) + w);
 		store(a, BPF_W, R10, FP_DEST6 + w, R2);
-		load(a, BPF_W, R2, R1, (int16_t)offsetof(struct bpf_sock, src_ip6) + w);
+		load(a, BPF_W, R2, R1, (int)offsetof(struct bpf_sock, src_ip6) + w);
 		store(a, BPF_W, R10, FP_SRC6 + w, R2);
 	}
 	if_mapped(a, FP_DEST6, mapped);
