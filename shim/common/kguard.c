@@ -100,6 +100,34 @@ int nsc_guard_attached(int cgroup_fd, uint32_t *ids, int max)
 	return found;
 }
 
+uint32_t nsc_guard_link_of(uint32_t prog_id)
+{
+	union bpf_attr attr;
+	memset(&attr, 0, sizeof(attr));
+	while (nsc_bpf(BPF_LINK_GET_NEXT_ID, &attr) == 0) {
+		uint32_t id = attr.next_id;
+		memset(&attr, 0, sizeof(attr));
+		attr.link_id = id;
+		int fd = (int)nsc_bpf(BPF_LINK_GET_FD_BY_ID, &attr);
+		if (fd >= 0) {
+			struct bpf_link_info info;
+			memset(&info, 0, sizeof(info));
+			memset(&attr, 0, sizeof(attr));
+			attr.info.bpf_fd = (uint32_t)fd;
+			attr.info.info_len = sizeof(info);
+			attr.info.info = ptr(&info);
+			bool ours = nsc_bpf(BPF_OBJ_GET_INFO_BY_FD, &attr) == 0 &&
+				    info.type == BPF_LINK_TYPE_CGROUP && info.prog_id == prog_id;
+			close(fd);
+			if (ours)
+				return id;
+		}
+		memset(&attr, 0, sizeof(attr));
+		attr.start_id = id;
+	}
+	return 0;
+}
+
 /* CPUs a per-CPU map has a value for: /sys/devices/system/cpu/possible. */
 static int possible_cpus(void)
 {

@@ -67,8 +67,36 @@ int nsc_is_guard_prog(uint32_t id, char name[BPF_OBJ_NAME_LEN]);
  * cgroup BPF). */
 int nsc_guard_attached(int cgroup_fd, uint32_t *ids, int max);
 
+/* The bpf_link that holds program `prog_id` on a cgroup: its id, or 0 when
+ * none does (attached with BPF_PROG_ATTACH, as systemd's BPFProgram= does). */
+uint32_t nsc_guard_link_of(uint32_t prog_id);
+
 /* The counters of the guard program `prog_fd` (summed over CPUs) into
  * counts[]; false when its counters map cannot be read. */
 bool nsc_guard_counts(int prog_fd, uint64_t counts[NSC_COUNTS]);
+
+/* Where the guard is on this host: attached to a cgroup of the cgroup v2
+ * tree, or pinned on a BPF file system (kguard_find.c). */
+struct nsc_guard_place {
+	char *path; /* the cgroup directory, or the pinned file */
+	bool pinned;
+	uint32_t prog_id;
+	char name[BPF_OBJ_NAME_LEN];
+	uint32_t link_id; /* 0: attached with BPF_PROG_ATTACH (or a pin) */
+	long holder_pid;  /* a process holding that link; 0 if none found */
+	bool counted;
+	uint64_t counts[NSC_COUNTS];
+};
+
+struct nsc_guard_places {
+	struct nsc_guard_place *items;
+	size_t count, capacity;
+};
+
+/* Fills *places (free with nsc_guard_places_free); false with errno set
+ * when the cgroup tree cannot be queried (EPERM: no CAP_NET_ADMIN; ENOSYS:
+ * no bpf(2)), or memory ran out (ENOMEM). */
+bool nsc_guard_find(struct nsc_guard_places *places);
+void nsc_guard_places_free(struct nsc_guard_places *places);
 
 #endif

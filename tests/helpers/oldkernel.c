@@ -1,5 +1,5 @@
 /*
- * oldkernel [-r] [-t] [-n] [-g] [-k VERSION] COMMAND [ARG]...: run COMMAND
+ * oldkernel [-r] [-t] [-n] [-g] [-l] [-b] [-k VERSION] COMMAND [ARG]...: run COMMAND
  * (and all it starts) where features of newer kernels fail the way an older
  * kernel fails them, to run the fall-back paths on this machine's kernel:
  *
@@ -8,6 +8,8 @@
  *   -n  seccomp user notification (5.0): a filter with a listener and
  *       SECCOMP_GET_NOTIF_SIZES give EINVAL
  *   -g  pidfd_getfd (5.6): ENOSYS
+ *   -l  bpf(BPF_LINK_CREATE) (5.7, for cgroups): EINVAL
+ *   -b  bpf() itself (3.18, or a kernel built without it): ENOSYS
  *   -k  every feature newer than VERSION (e.g. -k 5.15 is -r -t)
  *
  * The filter is inherited: the supervisor run under it meets the old kernel
@@ -17,6 +19,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/audit.h>
+#include <linux/bpf.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <netinet/in.h>
@@ -84,6 +87,22 @@ static void no_user_notification(void)
 	FAIL(EINVAL);
 }
 
+static void no_link_create(void)
+{
+	LOAD(offsetof(struct seccomp_data, nr));
+	UNLESS_EQ(SYS_bpf, 3);
+	LOAD(ARG_LOW(0));
+	UNLESS_EQ(BPF_LINK_CREATE, 1);
+	FAIL(EINVAL);
+}
+
+static void no_bpf(void)
+{
+	LOAD(offsetof(struct seccomp_data, nr));
+	UNLESS_EQ(SYS_bpf, 1);
+	FAIL(ENOSYS);
+}
+
 static void no_getfd(void)
 {
 	LOAD(offsetof(struct seccomp_data, nr));
@@ -104,19 +123,21 @@ static int version_code(const char *text)
 int main(int argc, char **argv)
 {
 	int c, version = -1;
-	int range = 0, thread = 0, notify = 0, getfd = 0;
-	while ((c = getopt(argc, argv, "+rtngk:")) != -1) {
+	int range = 0, thread = 0, notify = 0, getfd = 0, link = 0, bpf = 0;
+	while ((c = getopt(argc, argv, "+rtnglbk:")) != -1) {
 		switch (c) {
 		case 'r': range = 1; break;
 		case 't': thread = 1; break;
 		case 'n': notify = 1; break;
 		case 'g': getfd = 1; break;
+		case 'l': link = 1; break;
+		case 'b': bpf = 1; break;
 		case 'k': version = version_code(optarg); if (version < 0) return 2; break;
 		default: return 2;
 		}
 	}
 	if (optind >= argc) {
-		fprintf(stderr, "usage: oldkernel [-r] [-t] [-n] [-g] [-k VERSION] COMMAND [ARG]...\n");
+		fprintf(stderr, "usage: oldkernel [-r] [-t] [-n] [-g] [-l] [-b] [-k VERSION] COMMAND [ARG]...\n");
 		return 2;
 	}
 	if (version > 0) {
@@ -124,6 +145,8 @@ int main(int argc, char **argv)
 		thread |= version < 609;
 		getfd |= version < 506;
 		notify |= version < 500;
+		link |= version < 507;
+		bpf |= version < 318;
 	}
 
 	LOAD(offsetof(struct seccomp_data, arch));
@@ -139,6 +162,10 @@ int main(int argc, char **argv)
 		no_user_notification();
 	if (getfd)
 		no_getfd();
+	if (link)
+		no_link_create();
+	if (bpf)
+		no_bpf();
 	emit((struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW));
 
 	struct sock_fprog program = { .len = len, .filter = code };

@@ -324,6 +324,7 @@ static void free_report(struct nsc_report *report)
 	}
 	for (size_t i = 0; i < report->procs.count; i++)
 		nsc_proc_free(&report->procs.items[i]);
+	nsc_guard_places_free(&report->guard);
 	free(report->procs.items);
 	free(report->items);
 }
@@ -337,6 +338,8 @@ int nsc_audit(const struct nsc_audit_options *options)
 	for (size_t i = 0; ok && i < report.count; i++)
 		ok = audit_netns(&report.items[i]);
 	ok = ok && nsc_find_owners(&report);
+	if (ok && !nsc_guard_find(&report.guard))
+		report.guard_error = errno; /* reported as unknown, not a failure */
 	bool gathered = ok;
 	ok = ok && nsc_print_report(&report, options->format);
 	size_t selves = 0;

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "kguard.h"
 #include "proc.h"
 #include "procnet.h"
 #include "verdict.h"
@@ -63,6 +64,8 @@ struct nsc_report {
 	size_t count, capacity;
 	struct nsc_procs procs;
 	bool all_namespaces;
+	struct nsc_guard_places guard; /* where the kernel guard is */
+	int guard_error;	       /* errno when that could not be told */
 };
 
 bool nsc_is_system_uid(unsigned long uid);
@@ -80,6 +83,10 @@ bool nsc_find_owners(struct nsc_report *report);
 
 /* Prints the report; false when stdout could not take it. */
 bool nsc_print_report(const struct nsc_report *report, enum nsc_audit_format format);
+
+/* audit_kernel.c: where the kernel guard is, as text or a JSON value. */
+void nsc_print_guard_text(const struct nsc_report *report);
+void nsc_print_guard_json(const struct nsc_report *report);
 
 /* The Prometheus form of a failed audit: noselfconn_audit_success 0. */
 void nsc_print_prometheus_failure(void);

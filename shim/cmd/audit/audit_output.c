@@ -230,8 +230,13 @@ static void print_netns_json(const struct nsc_report *r, const struct nsc_netns 
 	       ns->reserved_text, ns->sysctl[0] ? ns->suggested_text : ns->reserved_text);
 	nsc_print_json_string(ns->sysctl, strlen(ns->sysctl));
 	printf(",\"ephemeral_ports\":%u,\"proposed_reserved_ephemeral_ports\":%u,"
-	       "\"proposal_reserves_over_a_quarter\":%s}",
+	       "\"proposal_reserves_over_a_quarter\":%s",
 	       range_size(ns), ns->proposed_in_range, too_many(ns) ? "true" : "false");
+	if (!r->all_namespaces) {
+		printf(",\"kernel_guard\":");
+		nsc_print_guard_json(r);
+	}
+	printf("}");
 }
 
 static void gauge(const char *name, const char *help)
@@ -295,12 +300,19 @@ bool nsc_print_report(const struct nsc_report *report, enum nsc_audit_format for
 			printf("%s", i ? "," : "");
 			print_netns_json(report, &report->items[i]);
 		}
-		printf(report->all_namespaces ? "]}\n" : "\n");
+		if (report->all_namespaces) {
+			printf("],\"kernel_guard\":");
+			nsc_print_guard_json(report);
+			printf("}");
+		}
+		printf("\n");
 	} else {
 		for (size_t i = 0; i < report->count; i++) {
 			printf("%s", i ? "\n\n" : "");
 			print_netns_text(report, &report->items[i]);
 		}
+		printf("\n\n");
+		nsc_print_guard_text(report);
 	}
 	if (fflush(stdout) != 0 || ferror(stdout) || print_failed) {
 		fprintf(stderr, "noselfconn: audit: cannot write the report%s\n",

@@ -181,21 +181,3 @@ int nsc_kernel_check(void)
 	nsc_guard_close(&g);
 	return 0;
 }
-
-int nsc_kernel_pin(const char *dir)
-{
-	(void)dir;
-	return NSC_EXIT_FAILURE;
-}
-
-int nsc_kernel_unpin(const char *dir)
-{
-	(void)dir;
-	return NSC_EXIT_FAILURE;
-}
-
-int nsc_kernel_detach(const char *cgroup)
-{
-	(void)cgroup;
-	return NSC_EXIT_FAILURE;
-}
