@@ -120,7 +120,7 @@ static void add_addr(struct ns_entry *e, struct nsc_addr_key *list, size_t *n, i
 static void add_message_addrs(struct ns_entry *e, struct nlmsghdr *h, struct nsc_addr_key *list,
 			      size_t *n)
 {
-	const struct ifaddrmsg *m = NLMSG_DATA(h);
+	struct ifaddrmsg *m = NLMSG_DATA(h);
 	int rlen = (int)IFA_PAYLOAD(h);
 	for (struct rtattr *rta = IFA_RTA(m); RTA_OK(rta, rlen); rta = RTA_NEXT(rta, rlen)) {
 		if (m->ifa_family == AF_INET && rta->rta_type == IFA_LOCAL && RTA_PAYLOAD(rta) == 4)
