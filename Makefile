@@ -137,7 +137,8 @@ $(BUILD)/tests/dial-i386: tests/helpers/dial.c
 	@mkdir -p $(@D)
 	$(CC) -m32 $(TEST_CFLAGS) $(CPPFLAGS) $(CFLAGS) $(NSC_LDFLAGS) $(LDFLAGS) -o $@ $< -lpthread
 
-$(BUILD)/tests/bench: tests/bench/bench.c $(call OBJ,shim/common/portrange.c shim/common/verdict.c)
+$(BUILD)/tests/bench: tests/bench/bench.c $(call OBJ,shim/common/portrange.c shim/common/verdict.c \
+		shim/common/kguard.c shim/common/proc.c shim/common/procnet.c)
 	@mkdir -p $(@D)
 	$(CC) $(TEST_CFLAGS) $(CPPFLAGS) $(CFLAGS) $(NSC_LDFLAGS) $(LDFLAGS) -o $@ $^ -lpthread
 

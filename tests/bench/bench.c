@@ -18,6 +18,14 @@
  *   bench startup COUNT ROUNDS LIBRARY MODE [FLOOR_SO]
  *     the same for exec time, FLOOR_SO (an empty object) preloaded as the
  *     third side
+ *   bench CASE COUNT ROUNDS --cgroups PLAIN GUARDED
+ *     the kernel guard: both sides dial through libc, the process moving
+ *     itself into cgroup PLAIN before each of one side's chunks and into
+ *     GUARDED (where noselfconn --kernel is attached) before the other's;
+ *     the move is not timed. Prints as with a library.
+ *   bench progstats
+ *     prints "run_time_ns run_cnt" summed over the kernel guard's programs
+ *     (kernel.bpf_stats_enabled must be on for them to count)
  *   bench getsockname COUNT
  *     prints "rate": what one system call costs here
  *
@@ -50,6 +58,7 @@
 #include <unistd.h>
 
 #include "compat.h"
+#include "kguard.h"
 #include "portrange.h"
 
 #define EPHEMERAL_PORT 40000 /* inside the default range 32768-60999 */
@@ -155,6 +164,18 @@ static double run_batch(connect_fn dial, int port, bool expect_refused, long cou
 
 #define MAX_SIDES 3
 
+/* --cgroups: the cgroup.procs each side moves the process into first. */
+static const char *side_cgroup[MAX_SIDES];
+
+static void move_to(const char *procs)
+{
+	FILE *f = fopen(procs, "we");
+	if (f == NULL || fprintf(f, "0\n") < 0 || fclose(f) != 0) {
+		perror("bench: moving into a cgroup");
+		exit(1);
+	}
+}
+
 /*
  * One round: `count` dials through each of the `sides` functions in `dial`, a
  * chunk at a time in turn, which side goes first rotating too. Dials per
@@ -170,6 +191,8 @@ static void run_round(const connect_fn *dial, int sides, int port, bool expect_r
 	for (long c = 0; c < chunks; c++) {
 		for (int turn = 0; turn < sides; turn++) {
 			int side = (int)((round + c + turn) % sides);
+			if (side_cgroup[side] != NULL)
+				move_to(side_cgroup[side]);
 			spent[side] += run_batch(dial[side], port, expect_refused, chunk, threads,
 						 &failed[side]);
 		}
@@ -251,6 +274,34 @@ static void run_getsockname(long count)
 	close(fd);
 }
 
+/* The kernel guard's programs' own run time and runs, summed. */
+static void run_progstats(void)
+{
+	unsigned long long ns = 0, runs = 0;
+	union bpf_attr attr;
+	memset(&attr, 0, sizeof(attr));
+	while (nsc_bpf(BPF_PROG_GET_NEXT_ID, &attr) == 0) {
+		uint32_t id = attr.next_id;
+		char name[BPF_OBJ_NAME_LEN];
+		if (nsc_is_guard_prog(id, name) == 1) {
+			memset(&attr, 0, sizeof(attr));
+			attr.prog_id = id;
+			int fd = (int)nsc_bpf(BPF_PROG_GET_FD_BY_ID, &attr);
+			struct bpf_prog_info info;
+			memset(&info, 0, sizeof(info));
+			if (fd >= 0 && nsc_prog_info(fd, &info)) {
+				ns += info.run_time_ns;
+				runs += info.run_cnt;
+			}
+			if (fd >= 0)
+				close(fd);
+		}
+		memset(&attr, 0, sizeof(attr));
+		attr.start_id = id;
+	}
+	printf("%llu %llu\n", ns, runs);
+}
+
 /* The floor: one look at the source port wherever the kernel chose one. */
 static int connect_then_look(int fd, const struct sockaddr *to, socklen_t len)
 {
@@ -287,13 +338,19 @@ int main(int argc, char **argv)
 		run_getsockname(atol(argv[2]));
 		return 0;
 	}
+	if (argc == 2 && strcmp(argv[1], "progstats") == 0) {
+		run_progstats();
+		return 0;
+	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if ((argc == 6 || argc == 7) && strcmp(argv[1], "startup") == 0) {
 		run_startup(atol(argv[2]), atoi(argv[3]), argv[4], argv[5], argc == 7 ? argv[6] : NULL);
 		return 0;
 	}
-	if (argc != 6 && !(argc == 7 && strcmp(argv[6], "floor") == 0)) {
-		fprintf(stderr, "usage: bench CASE COUNT ROUNDS LIBRARY MODE [floor] | bench getsockname|range-read COUNT\n");
+	bool cgroups = argc == 7 && strcmp(argv[4], "--cgroups") == 0;
+	if (argc != 6 && !(argc == 7 && strcmp(argv[6], "floor") == 0) && !cgroups) {
+		fprintf(stderr, "usage: bench CASE COUNT ROUNDS LIBRARY MODE [floor] | bench CASE COUNT ROUNDS "
+				"--cgroups PLAIN GUARDED | bench getsockname|range-read COUNT | bench progstats\n");
 		return 2;
 	}
 	const char *name = argv[1];
@@ -331,8 +388,15 @@ int main(int argc, char **argv)
 		}
 		return 0;
 	}
-	connect_fn dial[MAX_SIDES] = { plain, load_guard(argv[4], argv[5]), connect_then_look };
-	int sides = argc == 7 ? 3 : 2;
+	connect_fn dial[MAX_SIDES] = { plain, plain, connect_then_look };
+	int sides = 2;
+	if (cgroups) {
+		side_cgroup[0] = argv[5];
+		side_cgroup[1] = argv[6];
+	} else {
+		dial[1] = load_guard(argv[4], argv[5]);
+		sides = argc == 7 ? 3 : 2;
+	}
 
 	for (int r = 0; r < rounds; r++) {
 		long failed[MAX_SIDES];

@@ -149,6 +149,56 @@ for entry in churn-client-closes:3000 refused:8000; do
 	reference_rows "$case" supervise-floor <<<"$lines"
 	awk '{ print $1, $7, $3, $8 }' <<<"$lines" | summary | row "$case" supervise-bare
 done
+
+# noselfconn --kernel: one process moving itself between a cgroup of the
+# run's own where the guard is attached and one where it is not, before each
+# chunk of dials (the move untimed); beside it the programs' own run time
+# per guarded dial, from kernel.bpf_stats_enabled (on for this part only).
+kernel_rows() {
+	local cg2="" dir
+	for dir in /sys/fs/cgroup /sys/fs/cgroup/unified; do
+		[ "$(stat -f -c %T "$dir" 2>/dev/null)" = cgroup2fs ] && cg2="$dir" && break
+	done
+	if [ -z "$cg2" ] || ! "$BUILD/noselfconn" --kernel --check >/dev/null 2>&1; then
+		echo "kernel: left out (needs root, cgroup v2 and a kernel that takes the guard)"
+		return
+	fi
+	plain="$cg2/noselfconn-bench-$$-plain" guarded="$cg2/noselfconn-bench-$$-guarded"
+	stats_before="$(cat /proc/sys/kernel/bpf_stats_enabled)"
+	mkdir "$plain" "$guarded"
+	guard_log="$(mktemp)"
+	"$BUILD/noselfconn" --kernel "$guarded" 2>"$guard_log" &
+	guard_pid=$!
+	trap kernel_cleanup EXIT
+	until grep -qs guarding "$guard_log"; do
+		kill -0 "$guard_pid" 2>/dev/null || { cat "$guard_log"; return 1; }
+		sleep 0.05
+	done
+	echo 1 > /proc/sys/kernel/bpf_stats_enabled
+	local entry case count lines before after
+	for entry in churn-client-closes:3000 refused:8000; do
+		case="${entry%%:*}" count="${entry#*:}"
+		read -r -a before < <("$BENCH" progstats)
+		lines="$(in_netns "$DEFAULT_RANGE" "$BENCH" "$case" "$((count / SCALE))" "$ROUNDS" \
+			--cgroups "$plain/cgroup.procs" "$guarded/cgroup.procs")"
+		read -r -a after < <("$BENCH" progstats)
+		summary <<<"$lines" | row "$case" kernel | sed "s|\$|   $(awk -v ns=$((after[0] - before[0])) \
+			-v n=$((after[1] - before[1])) 'BEGIN { printf "%.0f ns/dial in the programs", n ? ns / n : 0 }')|"
+	done
+	kernel_cleanup
+	trap - EXIT
+}
+# The guard stopped, its cgroups removed, bpf_stats_enabled as it was.
+kernel_cleanup() {
+	kill "$guard_pid" 2>/dev/null || true
+	wait "$guard_pid" 2>/dev/null || true
+	echo "$stats_before" > /proc/sys/kernel/bpf_stats_enabled
+	rmdir "$plain" "$guarded" 2>/dev/null || true
+	rm -f "$guard_log"
+}
+kernel_rows
+echo "kernel: noselfconn --kernel, one process moving between a guarded and an unguarded cgroup"
+echo "       every 100 dials; ns/dial: the programs' own run time per guarded dial (bpf_stats)."
 echo "calls/dial: system calls the supervisor makes per trapped dial (strace on it alone)."
 echo "supervise-floor: a supervisor that only reads each dial's destination and lets it go on,"
 echo "       the least --supervise can cost; vs-supervise-floor: --supervise against it."

@@ -142,10 +142,84 @@ check_modes() {
 	done
 }
 
+# kguard_start / kguard_stop: noselfconn --kernel on the root cgroup (the
+# whole guest), its stderr in /tmp/kguard.log; kguard_stop leaves its last
+# line (the counts) in $kcounts.
+kguard_start() {
+	rm -f /tmp/kguard.log # the last one's "guarding" must not count
+	"$NSC/noselfconn" --kernel /sys/fs/cgroup 2>/tmp/kguard.log &
+	kguard=$!
+	i=0
+	until grep -qs '^noselfconn: guarding' /tmp/kguard.log; do
+		kill -0 "$kguard" 2>/dev/null || return 1
+		i=$((i + 1))
+		[ "$i" -lt 1200 ] || return 1
+		sleep 0.1
+	done
+}
+kguard_stop() {
+	kill -TERM "$kguard" 2>/dev/null
+	wait "$kguard"
+	kcounts=$(tail -n 1 /tmp/kguard.log)
+}
+
+# kernel_case ADDRESS RANGE OPTIONS: the control with no guard, then the
+# same with the guard on the root cgroup; every dial refused, none to itself,
+# the guard's counts in the line.
+kernel_case() {
+	address=$1 range=$2 options=$3 port=${2%% *}
+	echo "$range" > /proc/sys/net/ipv4/ip_local_port_range
+	client="$NSC/tests/dial" bind_after=-L
+	case "$options" in
+	dial-static*) client="$NSC/tests/dial-static" options=${options#dial-static} ;;
+	uring*) client="$NSC/tests/uring" options=${options#uring} ;;
+	esac
+	label="kernel $address range ${range% *}-${range#* } $options"
+	# shellcheck disable=SC2086 # options is a list of words
+	control=$(timeout "$MAX_SECONDS" $client -k -n "$CONTROL_COUNT" $options "$address" "$port" 2>&1)
+	verdict=""
+	case "$(field self "$control")" in 0 | missing) verdict="control did not self-connect: $control" ;; esac
+	if ! kguard_start; then
+		report "could not attach: $(cat /tmp/kguard.log)" "$label"
+		return
+	fi
+	# shellcheck disable=SC2086
+	out=$(timeout "$MAX_SECONDS" $client -n "$GUARDED_COUNT" $bind_after $options "$address" "$port" 2>&1)
+	kguard_stop
+	report "${verdict:-$(guarded_verdict "$out")}" \
+		"$label: control: self after $(field attempts "$control") dials; guarded: self=$(field self "$out") refused=$(field refused "$out")/$(field attempts "$out"); ${kcounts##*: }"
+}
+
+# The kernel guard's own checks: the verifier takes both programs; where
+# bpf() or cgroup bpf_link is missing (as before 5.7), one line names the
+# fall-back and nothing is attached.
+kernel_checks() {
+	out=$("$NSC/noselfconn" --kernel --check 2>&1)
+	case "$out" in
+	*"connect4: "*"accepted"*"connect6: "*"accepted"*) report "" "kernel verifier: $(echo "$out" | tr '\n' ' ')" ;;
+	*) report "not accepted: $out" "kernel verifier" ;;
+	esac
+	for old in "-k 5.6" "-b"; do
+		# shellcheck disable=SC2086
+		out=$("$NSC/tests/oldkernel" $old "$NSC/noselfconn" --kernel /sys/fs/cgroup 2>&1)
+		status=$?
+		verdict=""
+		[ "$status" = 125 ] || verdict="exit $status"
+		[ "$(echo "$out" | wc -l)" = 1 ] || verdict="${verdict:+$verdict, }not one line"
+		case "$out" in *"use the preload (noselfconn COMMAND) or noselfconn --supervise COMMAND instead"*) ;;
+		*) verdict="${verdict:+$verdict, }no fall-back named" ;; esac
+		report "$verdict" "kernel below its oldest (oldkernel $old): $out"
+	done
+}
+
 # run_table: every case of the table.
 run_table() {
 	while IFS='|' read -r how address range options when; do
 		case "$how" in '#'* | '') continue ;; esac
+		if [ "$how" = kernel ]; then
+			[ -z "$OLD" ] && kernel_case "$address" "$range" "$options" </dev/null
+			continue
+		fi
 		if [ "$when" = if-supported ] && ! supported "$options"; then
 			[ -z "$OLD" ] && say "left out $how $address $options: the dial helper has no such option yet"
 			continue
@@ -158,7 +232,9 @@ run_table() {
 # 6.3 (Debian's 6.1 has it: backported in 6.1.32), so the fall-backs run on
 # the older kernel's own code too.
 has() { case " $features " in *" $1=yes "*) echo yes ;; *) echo no ;; esac; }
+mount -t cgroup2 none /sys/fs/cgroup || say "cannot mount cgroup2"
 OLD="" PASS=""
+kernel_checks
 run_table
 check_modes "$(has ip_local_port_range)" "$(has pidfd_thread)"
 OLD="$NSC/tests/oldkernel -r" PASS="without-IP_LOCAL_PORT_RANGE "

@@ -28,7 +28,20 @@ row() {
 	ok=$(grep -c '^ok ' <<<"$cases" || true)
 	preload=$(grep -cE '^(not )?ok (check|prebind) ' <<<"$cases" || true)
 	supervised=$(grep -cE '^(not )?ok supervise ' <<<"$cases" || true)
-	echo "| $kernel | ${check:-?} | ${prebind:-?} | ${supervise:-?} | $preload preloaded, $supervised supervised | $ok/$((preload + supervised)) |"
+	echo "| $kernel | ${check:-?} | ${prebind:-?} | ${supervise:-?} | $(kernel_guard "$results" "$pass") | $preload preloaded, $supervised supervised | $ok/$((preload + supervised)) |"
+}
+
+# kernel_guard RESULTS PASS: the --kernel column: whether the verifier took
+# the programs, how many cases passed with the guard on the root cgroup,
+# and whether a kernel below its oldest got its one line (first pass only).
+kernel_guard() {
+	[ -z "$2" ] || { echo "-"; return; }
+	local verifier cases passed below
+	verifier=$(grep -c '^ok kernel verifier' <<<"$1" || true)
+	cases=$(grep -cE '^(not )?ok kernel (127|::|0\.|10\.|fd00)' <<<"$1" || true)
+	passed=$(grep -cE '^ok kernel (127|::|0\.|10\.|fd00)' <<<"$1" || true)
+	below=$(grep -c '^ok kernel below its oldest' <<<"$1" || true)
+	echo "$([ "$verifier" = 1 ] && echo accepted || echo "?"), $passed/$cases cases; below 5.7: $([ "$below" = 2 ] && echo "one line" || echo "?")"
 }
 
 # No results, no table: never write a README row of question marks.
@@ -39,8 +52,8 @@ if [ ! -e "$1" ]; then
 fi
 
 table=$(
-	echo "| Kernel | check | prebind | --supervise | Cases run | Passed |"
-	echo "|---|---|---|---|---|---|"
+	echo "| Kernel | check | prebind | --supervise | --kernel | Cases run | Passed |"
+	echo "|---|---|---|---|---|---|---|"
 	for file in "$dir"/*.results; do
 		results=$(grep -E '^(not )?ok ' "$file" || true)
 		# "6.1.192 (6.1.0-56-cloud-amd64)": Debian's version, then its release name
