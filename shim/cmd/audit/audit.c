@@ -125,6 +125,15 @@ static char *read_sysctls(void)
 	return both;
 }
 
+/* Whether the process naming `ns` has left it (exited, or its pid reused
+ * elsewhere) since the namespace was found. */
+static bool netns_left(const struct nsc_netns *ns)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%ld/ns/net", ns->pid);
+	return !ns->current && nsc_netns_inode(path) != ns->inode;
+}
+
 /* The sysctls of namespace `ns`, read by a child that joins it. */
 static char *read_sysctls_of(const struct nsc_netns *ns)
 {
@@ -132,7 +141,8 @@ static char *read_sysctls_of(const struct nsc_netns *ns)
 	snprintf(path, sizeof(path), "/proc/%ld/ns/net", ns->pid);
 	int ns_fd = open(path, O_RDONLY | O_CLOEXEC), pipe_fds[2];
 	if (ns_fd < 0 || pipe2(pipe_fds, O_CLOEXEC) != 0) {
-		fprintf(stderr, "noselfconn: audit: %s: %s\n", path, strerror(errno));
+		if (!netns_left(ns))
+			fprintf(stderr, "noselfconn: audit: %s: %s\n", path, strerror(errno));
 		if (ns_fd >= 0)
 			close(ns_fd);
 		return NULL;
@@ -160,8 +170,9 @@ static char *read_sysctls_of(const struct nsc_netns *ns)
 	if (child > 0 && (waitpid(child, &status, 0) != child || status != 0))
 		status = -1;
 	if (status != 0) {
-		fprintf(stderr, "noselfconn: audit: cannot read the sysctls of %s (setns needs root)\n",
-			path);
+		if (!netns_left(ns))
+			fprintf(stderr, "noselfconn: audit: cannot read the sysctls of %s (setns needs root)\n",
+				path);
 		free(text);
 		return NULL;
 	}
@@ -178,9 +189,10 @@ static bool scan_table(struct nsc_netns *ns, const char *table, int family,
 		snprintf(path, sizeof(path), "/proc/%ld/net/%s", ns->pid, table);
 	char *text = NULL;
 	if (read_file(path, &text) < 0) {
-		if (text == NULL && errno == ENOENT && family == AF_INET6)
+		if (text == NULL && errno == ENOENT && family == AF_INET6 && !netns_left(ns))
 			return true; /* no IPv6 */
-		fprintf(stderr, "noselfconn: audit: %s: %s\n", path, strerror(errno));
+		if (!netns_left(ns))
+			fprintf(stderr, "noselfconn: audit: %s: %s\n", path, strerror(errno));
 		return false;
 	}
 	bool ok = true;
@@ -243,6 +255,35 @@ static bool propose(struct nsc_netns *ns, struct nsc_port_set *set)
 }
 
 /* One namespace: sysctls, both tables, the proposal. */
+/* Another process still in `ns`, to name it now that the first has left;
+ * false when none is (the namespace is gone with it). */
+static bool rename_netns(struct nsc_netns *ns)
+{
+	DIR *proc = opendir("/proc");
+	long pid = 0;
+	while (proc != NULL && (pid = nsc_next_pid(proc)) > 0) {
+		char path[64];
+		snprintf(path, sizeof(path), "/proc/%ld/ns/net", pid);
+		if (pid != ns->pid && nsc_netns_inode(path) == ns->inode)
+			break;
+	}
+	if (proc != NULL)
+		closedir(proc);
+	if (pid > 0)
+		ns->pid = pid;
+	return pid > 0;
+}
+
+static void netns_free(struct nsc_netns *ns)
+{
+	free(ns->selves.items);
+	free(ns->exposed.items);
+	free(ns->reserved_text);
+	free(ns->suggested_text);
+	free(ns->sysctl);
+	*ns = (struct nsc_netns){ .inode = ns->inode, .pid = ns->pid, .current = ns->current };
+}
+
 static bool audit_netns(struct nsc_netns *ns)
 {
 	char *sysctls = ns->current ? read_sysctls() : read_sysctls_of(ns);
@@ -266,6 +307,30 @@ static bool audit_netns(struct nsc_netns *ns)
 	free(set);
 	free(sysctls);
 	return ok;
+}
+
+/*
+ * Audits namespace *i. Processes come and go while the audit runs: what was
+ * read through a process that has since left its namespace is not
+ * believed; the namespace is read again through another process in it or,
+ * when none is left (or three in a row leave: a namespace of short-lived
+ * processes), dropped, and *i steps back over it.
+ */
+static bool audit_namespace_found(struct nsc_report *report, size_t *i)
+{
+	struct nsc_netns *ns = &report->items[*i];
+	for (int tries = 0; tries < 3; tries++) {
+		bool ok = audit_netns(ns);
+		if (!netns_left(ns))
+			return ok;
+		netns_free(ns);
+		if (!rename_netns(ns))
+			break;
+	}
+	memmove(ns, ns + 1, (report->count - *i - 1) * sizeof(*ns));
+	report->count--;
+	(*i)--;
+	return true;
 }
 
 static bool add_netns(struct nsc_report *report, unsigned long inode, long pid, bool current)
@@ -314,14 +379,8 @@ static bool find_namespaces(struct nsc_report *report)
 
 static void free_report(struct nsc_report *report)
 {
-	for (size_t i = 0; i < report->count; i++) {
-		struct nsc_netns *ns = &report->items[i];
-		free(ns->selves.items);
-		free(ns->exposed.items);
-		free(ns->reserved_text);
-		free(ns->suggested_text);
-		free(ns->sysctl);
-	}
+	for (size_t i = 0; i < report->count; i++)
+		netns_free(&report->items[i]);
 	for (size_t i = 0; i < report->procs.count; i++)
 		nsc_proc_free(&report->procs.items[i]);
 	nsc_guard_places_free(&report->guard);
@@ -336,7 +395,7 @@ int nsc_audit(const struct nsc_audit_options *options)
 	struct nsc_report report = { .all_namespaces = options->all_namespaces };
 	bool ok = find_namespaces(&report);
 	for (size_t i = 0; ok && i < report.count; i++)
-		ok = audit_netns(&report.items[i]);
+		ok = audit_namespace_found(&report, &i);
 	ok = ok && nsc_find_owners(&report);
 	if (ok && !nsc_guard_find(&report.guard))
 		report.guard_error = errno; /* reported as unknown, not a failure */
