@@ -134,6 +134,20 @@ static bool netns_left(const struct nsc_netns *ns)
 	return !ns->current && nsc_netns_inode(path) != ns->inode;
 }
 
+/* In a child: joins namespace `ns_fd`, writes its sysctls to `out`. */
+__attribute__((noreturn)) static void sysctls_child(int ns_fd, int out)
+{
+	char *text = setns(ns_fd, CLONE_NEWNET) == 0 ? read_sysctls() : NULL;
+	size_t len = text != NULL ? strlen(text) : 0, done = 0;
+	while (done < len) {
+		ssize_t n = write(out, text + done, len - done);
+		if (n <= 0)
+			_exit(1);
+		done += (size_t)n;
+	}
+	_exit(text != NULL ? 0 : 1);
+}
+
 /* The sysctls of namespace `ns`, read by a child that joins it. */
 static char *read_sysctls_of(const struct nsc_netns *ns)
 {
@@ -150,15 +164,7 @@ static char *read_sysctls_of(const struct nsc_netns *ns)
 	pid_t child = fork();
 	if (child == 0) {
 		close(pipe_fds[0]);
-		char *text = setns(ns_fd, CLONE_NEWNET) == 0 ? read_sysctls() : NULL;
-		size_t len = text != NULL ? strlen(text) : 0, done = 0;
-		while (done < len) {
-			ssize_t n = write(pipe_fds[1], text + done, len - done);
-			if (n <= 0)
-				_exit(1);
-			done += (size_t)n;
-		}
-		_exit(text != NULL ? 0 : 1);
+		sysctls_child(ns_fd, pipe_fds[1]);
 	}
 	close(ns_fd);
 	close(pipe_fds[1]);
