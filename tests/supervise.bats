@@ -152,7 +152,7 @@ NETNS_SCRIPT='
 	[ "$output" = "dials=200 before_release=200 stalled_by=other stalled_dial=none" ]
 }
 
-@test "supervised: the command's exit status, 128+signal when killed" {
+@test "supervised: the command's exit status; killed, the supervisor dies of the same signal" {
 	run "$WRAPPER" --supervise sh -c 'exit 7'
 	[ "$status" -eq 7 ]
 	run "$WRAPPER" --supervise sh -c 'kill -KILL $$'

@@ -40,6 +40,22 @@
  * (trapped.c reads them the same way). */
 #define ARG_LOW(n) (offsetof(struct seccomp_data, args) + sizeof(__u64) * (n))
 
+/*
+ * Once we have received a dial, a signal must not interrupt it: the caller
+ * would see EINTR (or, in Python, a connect() that succeeded) for a dial
+ * that never started. WAIT_KILLABLE_RECV (Linux 5.19) makes the wait
+ * killable only from then on; before, the call is installed without it.
+ */
+static int install(const struct sock_fprog *program)
+{
+	int listener = (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
+				    SECCOMP_FILTER_FLAG_NEW_LISTENER | SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV,
+				    program);
+	if (listener >= 0 || errno != EINVAL)
+		return listener;
+	return (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, program);
+}
+
 /* Notify on connect(), and on sendto()/sendmmsg()/sendmsg() only with MSG_FASTOPEN. */
 int nsc_install_filter(bool *no_new_privs)
 {
@@ -70,15 +86,13 @@ int nsc_install_filter(bool *no_new_privs)
 	if (syscall(SYS_pidfd_getfd, -1, -1, 0) < 0 && errno == ENOSYS)
 		return -1;
 	/* With CAP_SYS_ADMIN, no no_new_privs: setuid programs keep working. */
-	int listener = (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
-				    SECCOMP_FILTER_FLAG_NEW_LISTENER, &program);
+	int listener = install(&program);
 	if (listener >= 0 || errno != EACCES)
 		return listener;
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
 		return -1;
 	*no_new_privs = true;
-	return (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER,
-			    &program);
+	return install(&program);
 }
 
 static struct seccomp_notif_sizes sizes;

@@ -1,6 +1,7 @@
-/* noselfconn --supervise: supervise.c (processes), notify.c (the filter and
- * the threads that answer it), trapped.c (one trapped dial), netns_range.c
- * (the caller's ephemeral range). */
+/* noselfconn --supervise: supervise.c (the processes), keeper.c (the one
+ * that serves the command), relay.c (signals between them), notify.c (the
+ * filter and the threads that answer it), trapped.c (one trapped dial),
+ * netns_range.c (the caller's ephemeral range). */
 #ifndef NOSELFCONN_SUPERVISE_H
 #define NOSELFCONN_SUPERVISE_H
 
@@ -15,7 +16,8 @@
 
 /*
  * Runs argv under the supervisor until it and every process it started have
- * exited; returns the command's exit status (128 + signal if killed). If the
+ * exited; returns the command's exit status, or dies of the signal that
+ * killed it (and stops while it is stopped). If the
  * mechanism is unavailable, says so in one line and returns, as `fallback`
  * says, NSC_SUPERVISE_UNAVAILABLE (nothing of the supervisor left in this
  * process: run the preload) or 125.
@@ -52,5 +54,61 @@ void nsc_trapped_init(void);
  */
 struct nsc_port_range nsc_caller_range(pid_t tid);
 void nsc_netns_ranges_init(void);
+
+/*
+ * Between the top, the keeper and the command (supervise.c, keeper.c,
+ * relay.c): one message at a time over a SOCK_SEQPACKET pair.
+ */
+#include <signal.h>
+#include <sys/signalfd.h>
+
+enum nsc_message_kind {
+	NSC_MSG_STARTED,   /* keeper: value 0, or why the command cannot be served */
+	NSC_MSG_SIGNAL,	   /* top: it received signal `value` from a process */
+	NSC_MSG_STOPPED,   /* keeper: the command stopped with signal `value` */
+	NSC_MSG_CONTINUED, /* keeper: the command runs again */
+	NSC_MSG_FINISHED,  /* keeper: the tree is gone; `value` is the command's wait status */
+};
+
+struct nsc_message {
+	int kind;
+	int value;
+	int no_new_privs; /* STARTED: the kernel required it (not root) */
+	int code;	  /* SIGNAL: the sender's si_code, pid, uid and sigqueue() value */
+	pid_t pid;
+	uid_t uid;
+	int sigval;
+};
+
+bool nsc_send_message(int channel, const struct nsc_message *m);
+bool nsc_receive_message(int channel, struct nsc_message *m, bool wait);
+
+/* The signals the top and the keeper take through a signalfd: every one they can. */
+void nsc_relayed_signals(sigset_t *set);
+
+/* The top: whether si is one to report to the keeper, as *m. */
+bool nsc_relay_from(const struct signalfd_siginfo *si, pid_t keeper, struct nsc_message *m);
+
+/* The keeper: a signal it received itself; whether a reported one was among them. */
+void nsc_note_direct(const struct signalfd_siginfo *si);
+bool nsc_received_too(const struct nsc_message *m);
+
+/* The keeper: a reported signal to the command's pidfd, or to every child of ours. */
+void nsc_forward(int pidfd, const struct nsc_message *m);
+void nsc_signal_children(int sig);
+
+/* Kills everything below us (a subreaper): kill and reap until no child is left. */
+void nsc_kill_tree(void);
+
+/* The top: stop as the command stopped; die as it died (else its exit status). */
+void nsc_stop_as(int sig);
+int nsc_die_as(int status);
+
+/* keeper.c: the keeper's life (it starts the command); its exit status. */
+struct nsc_saved {
+	sigset_t mask;		/* the caller's signal mask */
+	struct sigaction child; /* and its SIGCHLD action */
+};
+int nsc_keep(char **argv, const struct nsc_saved *saved, const sigset_t *signals, int channel, pid_t top);
 
 #endif
