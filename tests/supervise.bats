@@ -152,6 +152,20 @@ NETNS_SCRIPT='
 	[ "$output" = "dials=200 before_release=200 stalled_by=other stalled_dial=none" ]
 }
 
+# A signal (a handler without SA_RESTART) while the supervisor reads that
+# dial's address: it must not cancel a dial the supervisor has taken on.
+# Before, it returned EINTR with no dial made, and the caller, waiting for
+# the connection as Python does after EINTR, was told it had connected.
+@test "supervised: a signal while the supervisor works on a dial does not cancel the dial" {
+	run in_netns timeout 60 "$STALL" -n 20 -s 20 8080
+	[ "$status" -ne 3 ] || skip "userfaultfd is not allowed here (needs root)"
+	[ "$output" = "dials=20 before_release=20 stalled_by=self stalled_dial=none stalled_connected=yes" ]
+	run in_netns timeout 60 "$WRAPPER" --supervise "$STALL" -n 20 -s 20 8080
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$output" = "dials=20 before_release=20 stalled_by=other stalled_dial=none stalled_connected=yes" ]
+}
+
 @test "supervised: the command's exit status; killed, the supervisor dies of the same signal" {
 	run "$WRAPPER" --supervise sh -c 'exit 7'
 	[ "$status" -eq 7 ]

@@ -25,7 +25,7 @@
 int nsc_supervise(char **argv, enum nsc_fallback fallback);
 
 /*
- * notify.c. Installs the filter on the calling process and returns its
+ * filter.c. Installs the filter on the calling process and returns its
  * listener, or -1 with errno set. Without CAP_SYS_ADMIN the kernel requires
  * no_new_privs first: *no_new_privs then says it was set.
  */
@@ -38,6 +38,16 @@ int nsc_install_filter(bool *no_new_privs);
 bool nsc_serve_notifications(int listener);
 
 struct seccomp_notif;
+struct seccomp_data;
+
+/* filter.c. What a notification is about. */
+enum nsc_trap {
+	NSC_TRAP_DIAL,	   /* a dial of the native ABI: guarded */
+	NSC_TRAP_FOREIGN,  /* a dial through another ABI (i386, x32, 32-bit Arm) */
+	NSC_TRAP_URING,	   /* io_uring_setup(): that ring's dials are never seen */
+	NSC_TRAP_LISTENER, /* a seccomp listener of the program's own: EBUSY */
+};
+enum nsc_trap nsc_trap_kind(const struct seccomp_data *data);
 
 /*
  * trapped.c. What to do with one trapped call of `listener`: 0 to let it
