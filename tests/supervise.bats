@@ -123,6 +123,37 @@ NETNS_SCRIPT='
 	[ "$(grep -c '^attempts=300 self=0 refused=300 ' <<<"$output")" -eq 1 ]
 }
 
+# Sockets made in the test's namespace (range around the target), dialed
+# after the process moved to a namespace whose range is 40000-40010: the
+# kernel draws from the socket's namespace, so must the supervisor.
+@test "supervised: a socket dials with its own namespace's range, not its thread's" {
+	run in_netns "$RAWCALL" -N 40000:40010 -k -n 300 127.0.0.1 "$TARGET"
+	expect_at_least self 1
+	run in_netns "$WRAPPER" --supervise "$RAWCALL" -N 40000:40010 -n 300 127.0.0.1 "$TARGET"
+	[ "$status" -eq 0 ]
+	expect self 0
+	expect refused 300
+}
+
+# Namespaces one after the other, each gone before the next is made: the
+# kernel gives the next one the same inode number, not the same range.
+NETNS_TURNS='
+	for turn in $(seq 15); do
+		for range in "40000 40010" "50000 50010"; do
+			unshare -n sh -c "ip link set lo up; sysctl -qw net.ipv4.tcp_max_tw_buckets=0
+				echo $range > /proc/sys/net/ipv4/ip_local_port_range; exec \"\$0\" -r -n 20 127.0.0.1 50000" "$0"
+		done
+	done'
+
+@test "supervised: a new namespace is never taken for the one it replaced (inode numbers are reused)" {
+	run in_netns sh -c "$NETNS_TURNS" "$STATIC"
+	[ "$(grep -c 'self=[1-9]' <<<"$output")" -ge 1 ]
+	run in_netns "$WRAPPER" --supervise sh -c "$NETNS_TURNS" "$STATIC"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$(grep -c '^attempts=20 self=0 refused=20 ' <<<"$output")" -eq 30 ]
+}
+
 @test "supervised: children that fork and exec are served too" {
 	run in_netns "$WRAPPER" --supervise sh -c '
 		"$0" -r -n 200 127.0.0.1 50000 &

@@ -3,7 +3,7 @@
  * address length, flags) carry garbage in the upper 32 bits of their
  * registers, as the kernel ignores them; count what happens.
  *
- *   rawcall [-n COUNT] [-s STYLE] [-kgDMU] ADDR PORT
+ *   rawcall [-n COUNT] [-s STYLE] [-kgDMU] [-N LO:HI] ADDR PORT
  *
  * Styles: connect, sendto, sendmsg (MSG_FASTOPEN), and the 32-bit system
  * calls a 64-bit program can make with `int $0x80` (x86-64 only):
@@ -14,7 +14,10 @@
  * (PR_SET_DUMPABLE 0: an unprivileged supervisor may not read it). -M
  * keeps the destination in memfd_secret() memory, which only this process
  * can read. -U first installs a seccomp filter with a listener of its own,
- * as a sandbox does, and adds own_listener=ok|ERRNAME to the counts.
+ * as a sandbox does, and adds own_listener=ok|ERRNAME to the counts. -N
+ * creates its COUNT sockets first, then moves to a network namespace of
+ * its own whose range is LO-HI (unshare(CLONE_NEWNET): root) and dials
+ * them from there: they dial in the namespace they were created in.
  * Prints one line of counts, as tests/helpers/dial.c does.
  */
 #define _GNU_SOURCE
@@ -23,6 +26,7 @@
 #include <linux/seccomp.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sched.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -132,13 +136,30 @@ static const char *own_listener(void)
 	return fd >= 0 ? "ok" : errname(errno);
 }
 
+/* -N: the thread moves to a namespace of its own, whose range is `range`. */
+static void move_away(const char *range)
+{
+	unsigned lo, hi;
+	FILE *f;
+	if (sscanf(range, "%u:%u", &lo, &hi) != 2 || unshare(CLONE_NEWNET) != 0 ||
+	    (f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "w")) == NULL) {
+		perror("rawcall: -N");
+		exit(1);
+	}
+	fprintf(f, "%u %u\n", lo, hi);
+	if (fclose(f) != 0) {
+		perror("rawcall: -N");
+		exit(1);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	const char *style = "connect";
 	int count = 1, c;
 	bool stop_at_self = false, secret = false;
-	const char *listener = NULL;
-	while ((c = getopt(argc, argv, "n:s:kgDMU")) != -1) {
+	const char *listener = NULL, *elsewhere = NULL;
+	while ((c = getopt(argc, argv, "n:s:kgDMUN:")) != -1) {
 		switch (c) {
 		case 'n': count = atoi(optarg); break;
 		case 's': style = optarg; break;
@@ -150,11 +171,12 @@ int main(int argc, char **argv)
 			break;
 		case 'M': secret = true; break;
 		case 'U': listener = own_listener(); break;
+		case 'N': elsewhere = optarg; break;
 		default: argc = -1; break;
 		}
 	}
 	if (argc < 0 || argc - optind != 2) {
-		fprintf(stderr, "usage: rawcall [-n COUNT] [-s STYLE] [-kgDMU] ADDR PORT\n");
+		fprintf(stderr, "usage: rawcall [-n COUNT] [-s STYLE] [-kgDMU] [-N LO:HI] ADDR PORT\n");
 		return 2;
 	}
 	struct sockaddr_storage parsed, *dest = &parsed;
@@ -163,8 +185,13 @@ int main(int argc, char **argv)
 		dest = secret_copy(&parsed);
 	long self = 0, refused = 0, connected = 0, failed = 0;
 	int first_error = 0;
+	int *premade = calloc((size_t)(count > 0 ? count : 1), sizeof(int));
+	for (int i = 0; elsewhere != NULL && i < count; i++)
+		premade[i] = socket(dest->ss_family, SOCK_STREAM, 0);
+	if (elsewhere != NULL)
+		move_away(elsewhere);
 	for (int i = 0; i < count; i++) {
-		int fd = socket(dest->ss_family, SOCK_STREAM, 0);
+		int fd = elsewhere != NULL ? premade[i] : socket(dest->ss_family, SOCK_STREAM, 0);
 		int err = fd < 0 ? errno : dial(style, fd, dest, len);
 		if (err == 0 && names_equal(fd))
 			self++;

@@ -58,11 +58,12 @@ int nsc_guard_trapped(int listener, const struct seccomp_notif *req);
 void nsc_trapped_init(void);
 
 /*
- * netns_range.c. The ephemeral range of the network namespace thread `tid`
- * dials in, read at most once a second per namespace and calling thread;
- * NSC_ANY_PORT where it cannot be read. Call the init first, once.
+ * netns_range.c. The ephemeral range socket `sock` (borrowed from thread
+ * `tid`) dials with: its network namespace's, read at most once a second
+ * per namespace; NSC_ANY_PORT where it cannot be read. Call the init first,
+ * once.
  */
-struct nsc_port_range nsc_caller_range(pid_t tid);
+struct nsc_port_range nsc_socket_range(int sock, pid_t tid);
 void nsc_netns_ranges_init(void);
 
 /*

@@ -361,9 +361,6 @@ int nsc_guard_trapped(int listener, const struct seccomp_notif *req)
 		warn_once(tid, errno == EPERM ? UNREADABLE : SECRET, errno);
 	if (got <= 0 || nsc_dial_verdict((struct sockaddr *)&dest, len, NSC_ANY_PORT) != NSC_GUARD)
 		return 0; /* not a TCP/IP dial: the kernel answers */
-	struct nsc_port_range range = nsc_caller_range(tid);
-	if (nsc_dial_verdict((struct sockaddr *)&dest, len, range) != NSC_GUARD)
-		return 0;
 	/* The memory we read is only trusted while the notification lives:
 	 * borrow_socket() checks that before taking the socket. */
 	int sock = borrow_socket(listener, req);
@@ -372,7 +369,10 @@ int nsc_guard_trapped(int listener, const struct seccomp_notif *req)
 			warn_once(tid, errno == EPERM ? UNREADABLE : NO_FD, errno);
 		return 0;
 	}
-	int err = steer_socket(sock, &dest, len, range);
+	/* The range of the socket's namespace, which need not be the thread's. */
+	struct nsc_port_range range = nsc_socket_range(sock, tid);
+	int err = nsc_dial_verdict((struct sockaddr *)&dest, len, range) == NSC_GUARD
+		? steer_socket(sock, &dest, len, range) : 0;
 	close(sock);
 	return err;
 }
