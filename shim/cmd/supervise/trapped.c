@@ -103,10 +103,11 @@ static pid_t tgid_of(pid_t tid)
 	return (pid_t)tgid;
 }
 
-/* A pidfd for the calling thread (Linux 6.9), else for its whole process. */
-static int open_pidfd(pid_t tid)
+/* A pidfd for the calling thread (Linux 6.9: *thread set), else for its whole process. */
+static int open_pidfd(pid_t tid, bool *thread)
 {
 	int pidfd = (int)syscall(SYS_pidfd_open, tid, PIDFD_THREAD);
+	*thread = pidfd >= 0;
 	if (pidfd >= 0)
 		return pidfd;
 	pid_t tgid = tgid_of(tid);
@@ -123,6 +124,8 @@ struct pidfd_slot {
 	pid_t tid;
 	// cppcheck-suppress unusedStructMember ; used, through the thread-local array
 	int pidfd;
+	// cppcheck-suppress unusedStructMember ; used, through the thread-local array
+	bool thread; /* a pidfd for that very thread */
 };
 static _Thread_local struct pidfd_slot pidfds[PIDFD_CACHE];
 
@@ -141,6 +144,10 @@ static void forget_pidfds(void)
  * A duplicate of the caller's socket, in the order seccomp_unotify(2) asks:
  * the pidfd, then the notification still valid, then pidfd_getfd. Out of
  * descriptors (EMFILE), the cache is given back and it is tried once more.
+ * A cached pidfd of the thread itself needs no such check: if pidfd_getfd
+ * works through it, that thread lives, so it is the one that has this id
+ * and the one whose memory was read (a gone one's fails with ESRCH, and is
+ * then opened afresh and checked).
  */
 static int borrow_socket(int listener, const struct seccomp_notif *req)
 {
@@ -152,7 +159,7 @@ static int borrow_socket(int listener, const struct seccomp_notif *req)
 			if (pidfds[slot].pidfd > 0)
 				close(pidfds[slot].pidfd);
 			pidfds[slot].tid = tid;
-			pidfds[slot].pidfd = open_pidfd(tid);
+			pidfds[slot].pidfd = open_pidfd(tid, &pidfds[slot].thread);
 			if (pidfds[slot].pidfd < 0 && errno == EMFILE && !gave_back) {
 				forget_pidfds();
 				gave_back = true;
@@ -162,7 +169,7 @@ static int borrow_socket(int listener, const struct seccomp_notif *req)
 				return -1;
 			fresh = true;
 		}
-		if (ioctl(listener, SECCOMP_IOCTL_NOTIF_ID_VALID, &req->id) != 0)
+		if ((fresh || !pidfds[slot].thread) && ioctl(listener, SECCOMP_IOCTL_NOTIF_ID_VALID, &req->id) != 0)
 			return -1;
 		int sock = (int)syscall(SYS_pidfd_getfd, pidfds[slot].pidfd, ARG_INT(req, 0), 0);
 		if (sock < 0 && errno == EMFILE && !gave_back) {
