@@ -49,7 +49,7 @@ static void take_messages(int channel, int *finished)
 		else if (m.kind == NSC_MSG_FINISHED)
 			*finished = m.value;
 	}
-	if (stop != 0)
+	if (stop != 0 && *finished == -1)
 		nsc_stop_as(stop); /* until a SIGCONT: the shell's fg, or the keeper's */
 }
 
