@@ -123,6 +123,37 @@ NETNS_SCRIPT='
 	[ "$(grep -c '^attempts=300 self=0 refused=300 ' <<<"$output")" -eq 1 ]
 }
 
+# Sockets made in the test's namespace (range around the target), dialed
+# after the process moved to a namespace whose range is 40000-40010: the
+# kernel draws from the socket's namespace, so must the supervisor.
+@test "supervised: a socket dials with its own namespace's range, not its thread's" {
+	run in_netns "$RAWCALL" -N 40000:40010 -k -n 300 127.0.0.1 "$TARGET"
+	expect_at_least self 1
+	run in_netns "$WRAPPER" --supervise "$RAWCALL" -N 40000:40010 -n 300 127.0.0.1 "$TARGET"
+	[ "$status" -eq 0 ]
+	expect self 0
+	expect refused 300
+}
+
+# Namespaces one after the other, each gone before the next is made: the
+# kernel gives the next one the same inode number, not the same range.
+NETNS_TURNS='
+	for turn in $(seq 15); do
+		for range in "40000 40010" "50000 50010"; do
+			unshare -n sh -c "ip link set lo up; sysctl -qw net.ipv4.tcp_max_tw_buckets=0
+				echo $range > /proc/sys/net/ipv4/ip_local_port_range; exec \"\$0\" -r -n 20 127.0.0.1 50000" "$0"
+		done
+	done'
+
+@test "supervised: a new namespace is never taken for the one it replaced (inode numbers are reused)" {
+	run in_netns sh -c "$NETNS_TURNS" "$STATIC"
+	[ "$(grep -c 'self=[1-9]' <<<"$output")" -ge 1 ]
+	run in_netns "$WRAPPER" --supervise sh -c "$NETNS_TURNS" "$STATIC"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$(grep -c '^attempts=20 self=0 refused=20 ' <<<"$output")" -eq 30 ]
+}
+
 @test "supervised: children that fork and exec are served too" {
 	run in_netns "$WRAPPER" --supervise sh -c '
 		"$0" -r -n 200 127.0.0.1 50000 &
@@ -152,7 +183,21 @@ NETNS_SCRIPT='
 	[ "$output" = "dials=200 before_release=200 stalled_by=other stalled_dial=none" ]
 }
 
-@test "supervised: the command's exit status, 128+signal when killed" {
+# A signal (a handler without SA_RESTART) while the supervisor reads that
+# dial's address: it must not cancel a dial the supervisor has taken on.
+# Before, it returned EINTR with no dial made, and the caller, waiting for
+# the connection as Python does after EINTR, was told it had connected.
+@test "supervised: a signal while the supervisor works on a dial does not cancel the dial" {
+	run in_netns timeout 60 "$STALL" -n 20 -s 20 8080
+	[ "$status" -ne 3 ] || skip "userfaultfd is not allowed here (needs root)"
+	[ "$output" = "dials=20 before_release=20 stalled_by=self stalled_dial=none stalled_connected=yes" ]
+	run in_netns timeout 60 "$WRAPPER" --supervise "$STALL" -n 20 -s 20 8080
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$output" = "dials=20 before_release=20 stalled_by=other stalled_dial=none stalled_connected=yes" ]
+}
+
+@test "supervised: the command's exit status; killed, the supervisor dies of the same signal" {
 	run "$WRAPPER" --supervise sh -c 'exit 7'
 	[ "$status" -eq 7 ]
 	run "$WRAPPER" --supervise sh -c 'kill -KILL $$'

@@ -12,6 +12,9 @@
 #ifndef IP_LOCAL_PORT_RANGE
 #define IP_LOCAL_PORT_RANGE 51 /* Linux 6.3 */
 #endif
+#ifndef SO_NETNS_COOKIE
+#define SO_NETNS_COOKIE 71 /* Linux 5.14 */
+#endif
 #ifndef IPPROTO_MPTCP
 #define IPPROTO_MPTCP 262 /* Linux 5.6 */
 #endif

@@ -87,6 +87,7 @@ static inline const char *errname(int err)
 	case ENETUNREACH: return "ENETUNREACH";
 	case EAGAIN: return "EAGAIN";
 	case ENOENT: return "ENOENT";
+	case EBUSY: return "EBUSY";
 	default: {
 		static __thread char text[16];
 		snprintf(text, sizeof(text), "E%d", err);

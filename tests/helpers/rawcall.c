@@ -3,7 +3,7 @@
  * address length, flags) carry garbage in the upper 32 bits of their
  * registers, as the kernel ignores them; count what happens.
  *
- *   rawcall [-n COUNT] [-s STYLE] [-k] [-g] [-D] ADDR PORT
+ *   rawcall [-n COUNT] [-s STYLE] [-kgDMU] [-N LO:HI] ADDR PORT
  *
  * Styles: connect, sendto, sendmsg (MSG_FASTOPEN), and the 32-bit system
  * calls a 64-bit program can make with `int $0x80` (x86-64 only):
@@ -11,12 +11,22 @@
  * SYS_CONNECT); their arguments live below 4 GiB (MAP_32BIT).
  * -g puts the garbage there (without it the calls are clean), -k stops at
  * the first self-connection, -D makes the process non-dumpable first
- * (PR_SET_DUMPABLE 0: an unprivileged supervisor may not read it).
+ * (PR_SET_DUMPABLE 0: an unprivileged supervisor may not read it). -M
+ * keeps the destination in memfd_secret() memory, which only this process
+ * can read. -U first installs a seccomp filter with a listener of its own,
+ * as a sandbox does, and adds own_listener=ok|ERRNAME to the counts. -N
+ * creates its COUNT sockets first, then moves to a network namespace of
+ * its own whose range is LO-HI (unshare(CLONE_NEWNET): root) and dials
+ * them from there: they dial in the namespace they were created in.
  * Prints one line of counts, as tests/helpers/dial.c does.
  */
 #define _GNU_SOURCE
 #include <stdbool.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <stddef.h>
 #include <stdint.h>
+#include <sched.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -98,12 +108,58 @@ static int dial(const char *style, int fd, struct sockaddr_storage *dest, sockle
 }
 
 
+/* -M: a copy of the destination in memory no other process can read. */
+static struct sockaddr_storage *secret_copy(const struct sockaddr_storage *dest)
+{
+	int fd = (int)syscall(447 /* memfd_secret */, 0);
+	if (fd < 0 || ftruncate(fd, 4096) != 0) {
+		perror("rawcall: memfd_secret");
+		exit(3);
+	}
+	struct sockaddr_storage *secret = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (secret == MAP_FAILED) {
+		perror("rawcall: mmap");
+		exit(3);
+	}
+	*secret = *dest;
+	return secret;
+}
+
+/* -U: a filter that lets everything through, with a listener of its own. */
+static const char *own_listener(void)
+{
+	struct sock_filter code[] = { BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW) };
+	struct sock_fprog program = { .len = 1, .filter = code };
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+		return errname(errno);
+	int fd = (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, &program);
+	return fd >= 0 ? "ok" : errname(errno);
+}
+
+/* -N: the thread moves to a namespace of its own, whose range is `range`. */
+static void move_away(const char *range)
+{
+	unsigned lo, hi;
+	FILE *f;
+	if (sscanf(range, "%u:%u", &lo, &hi) != 2 || unshare(CLONE_NEWNET) != 0 ||
+	    (f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "w")) == NULL) {
+		perror("rawcall: -N");
+		exit(1);
+	}
+	fprintf(f, "%u %u\n", lo, hi);
+	if (fclose(f) != 0) {
+		perror("rawcall: -N");
+		exit(1);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	const char *style = "connect";
 	int count = 1, c;
-	bool stop_at_self = false;
-	while ((c = getopt(argc, argv, "n:s:kgD")) != -1) {
+	bool stop_at_self = false, secret = false;
+	const char *listener = NULL, *elsewhere = NULL;
+	while ((c = getopt(argc, argv, "n:s:kgDMUN:")) != -1) {
 		switch (c) {
 		case 'n': count = atoi(optarg); break;
 		case 's': style = optarg; break;
@@ -113,20 +169,30 @@ int main(int argc, char **argv)
 			if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
 				return 1;
 			break;
+		case 'M': secret = true; break;
+		case 'U': listener = own_listener(); break;
+		case 'N': elsewhere = optarg; break;
 		default: argc = -1; break;
 		}
 	}
 	if (argc < 0 || argc - optind != 2) {
-		fprintf(stderr, "usage: rawcall [-n COUNT] [-s STYLE] [-kgD] ADDR PORT\n");
+		fprintf(stderr, "usage: rawcall [-n COUNT] [-s STYLE] [-kgDMU] [-N LO:HI] ADDR PORT\n");
 		return 2;
 	}
-	struct sockaddr_storage dest;
-	socklen_t len = parse_endpoint(argv[optind], argv[optind + 1], &dest);
+	struct sockaddr_storage parsed, *dest = &parsed;
+	socklen_t len = parse_endpoint(argv[optind], argv[optind + 1], &parsed);
+	if (secret)
+		dest = secret_copy(&parsed);
 	long self = 0, refused = 0, connected = 0, failed = 0;
 	int first_error = 0;
+	int *premade = calloc((size_t)(count > 0 ? count : 1), sizeof(int));
+	for (int i = 0; elsewhere != NULL && i < count; i++)
+		premade[i] = socket(dest->ss_family, SOCK_STREAM, 0);
+	if (elsewhere != NULL)
+		move_away(elsewhere);
 	for (int i = 0; i < count; i++) {
-		int fd = socket(dest.ss_family, SOCK_STREAM, 0);
-		int err = fd < 0 ? errno : dial(style, fd, &dest, len);
+		int fd = elsewhere != NULL ? premade[i] : socket(dest->ss_family, SOCK_STREAM, 0);
+		int err = fd < 0 ? errno : dial(style, fd, dest, len);
 		if (err == 0 && names_equal(fd))
 			self++;
 		else if (err == 0)
@@ -140,7 +206,10 @@ int main(int argc, char **argv)
 		if (self > 0 && stop_at_self)
 			break;
 	}
-	printf("attempts=%ld self=%ld refused=%ld connected=%ld failed=%ld first_error=%s\n",
+	printf("attempts=%ld self=%ld refused=%ld connected=%ld failed=%ld first_error=%s",
 	       self + refused + connected + failed, self, refused, connected, failed, errname(first_error));
+	if (listener != NULL)
+		printf(" own_listener=%s", listener);
+	printf("\n");
 	return 0;
 }

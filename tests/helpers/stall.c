@@ -1,7 +1,7 @@
 /*
  * stall: one dial whose address nobody can read yet, and others meanwhile.
  *
- *   stall [-n COUNT] [-w SECONDS] PORT
+ *   stall [-n COUNT] [-w SECONDS] [-s SIGNALS] PORT
  *
  * A listener on 127.0.0.1:PORT. One thread dials it with the sockaddr on a
  * page registered with userfaultfd and left missing: whoever reads it first
@@ -10,13 +10,17 @@
  * (connect, accept, close). The page is filled when those dials are done, or
  * after SECONDS (10) if they are held up; then the first dial completes too.
  * Prints "dials=COUNT before_release=DONE stalled_by=self|other
- * stalled_dial=ERRNAME" (ERRNAME "none" when it connected). Exits 3 where
+ * stalled_dial=ERRNAME" (ERRNAME "none" when it connected). -s sends the
+ * stalled dial's thread SIGNALS signals (SIGUSR1, a handler installed
+ * without SA_RESTART) while its address is being read, and says whether
+ * that dial made a connection (stalled_connected=yes|no). Exits 3 where
  * userfaultfd is not allowed (it needs root, or vm.unprivileged_userfaultfd).
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <linux/userfaultfd.h>
 #include <poll.h>
+#include <signal.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -32,6 +36,11 @@ static struct sockaddr_in target = { .sin_family = AF_INET };
 static int listener;
 static long count = 100;
 
+static void on_signal(int sig)
+{
+	(void)sig;
+}
+
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t changed;
 static long dials_done;
@@ -42,11 +51,23 @@ static void die(const char *what)
 	exit(2);
 }
 
-/* The first dial: its address is on the missing page. */
+static bool stalled_connected; /* whether that dial made a connection after all */
+
+/* The first dial: its address is on the missing page. Interrupted (EINTR),
+ * it goes on as Python goes on: wait until writable, then SO_ERROR. */
 static void *dial_stalled(void *page)
 {
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
 	int err = connect(fd, page, sizeof(target)) == 0 ? 0 : errno;
+	if (err == EINTR) {
+		struct pollfd writable = { .fd = fd, .events = POLLOUT };
+		socklen_t len = sizeof(err);
+		poll(&writable, 1, 3000);
+		getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
+	}
+	struct sockaddr_storage peer;
+	socklen_t len = sizeof(peer);
+	stalled_connected = getpeername(fd, (struct sockaddr *)&peer, &len) == 0;
 	close(fd);
 	return (void *)(intptr_t)err;
 }
@@ -94,16 +115,17 @@ static int missing_page(void **page, size_t size)
 
 int main(int argc, char **argv)
 {
-	int wait_seconds = 10, c;
-	while ((c = getopt(argc, argv, "n:w:")) != -1) {
+	int wait_seconds = 10, signals = 0, c;
+	while ((c = getopt(argc, argv, "n:w:s:")) != -1) {
 		switch (c) {
 		case 'n': count = atol(optarg); break;
 		case 'w': wait_seconds = atoi(optarg); break;
+		case 's': signals = atoi(optarg); break;
 		default: return 2;
 		}
 	}
 	if (optind != argc - 1) {
-		fprintf(stderr, "usage: stall [-n COUNT] [-w SECONDS] PORT\n");
+		fprintf(stderr, "usage: stall [-n COUNT] [-w SECONDS] [-s SIGNALS] PORT\n");
 		return 2;
 	}
 	target.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -118,6 +140,8 @@ int main(int argc, char **argv)
 	void *page;
 	int uffd = missing_page(&page, size);
 	pthread_t stalled, others;
+	struct sigaction sa = { .sa_handler = on_signal }; /* no SA_RESTART */
+	sigaction(SIGUSR1, &sa, NULL);
 	pthread_create(&stalled, NULL, dial_stalled, page);
 
 	/* Whoever reads the address first is now waiting for the page. */
@@ -131,6 +155,11 @@ int main(int argc, char **argv)
 	char task[64];
 	snprintf(task, sizeof(task), "/proc/self/task/%u", fault.arg.pagefault.feat.ptid);
 	bool by_self = access(task, F_OK) == 0;
+	for (int i = 0; i < signals; i++) {
+		const struct timespec pause = { .tv_nsec = 1000000 };
+		pthread_kill(stalled, SIGUSR1);
+		nanosleep(&pause, NULL);
+	}
 
 	pthread_condattr_t monotonic;
 	pthread_condattr_init(&monotonic);
@@ -158,7 +187,10 @@ int main(int argc, char **argv)
 	void *err;
 	pthread_join(others, NULL);
 	pthread_join(stalled, &err);
-	printf("dials=%ld before_release=%ld stalled_by=%s stalled_dial=%s\n", count, before_release,
+	printf("dials=%ld before_release=%ld stalled_by=%s stalled_dial=%s", count, before_release,
 	       by_self ? "self" : "other", errname((int)(intptr_t)err));
+	if (signals > 0)
+		printf(" stalled_connected=%s", stalled_connected ? "yes" : "no");
+	printf("\n");
 	return 0;
 }

@@ -1,19 +1,27 @@
 /*
- * noselfconn --supervise, the caller's ephemeral range: /proc/sys/net shows
- * the reader's network namespace, so a namespace other than ours is read by
- * a short-lived child that joins it (its user namespace first, when that is
- * what gives the right to). Kept per namespace, read again after a second.
+ * noselfconn --supervise, the ephemeral range a socket dials with: that of
+ * the socket's network namespace (where it was made), which is not always
+ * its thread's (unshare(), setns(), a socket passed in). /proc/sys/net shows
+ * the reader's namespace, so a namespace other than ours is read by a
+ * short-lived child that joins it (its user namespace first, when that is
+ * what gives the right to). Kept per namespace by its cookie
+ * (SO_NETNS_COOKIE, Linux 5.14), which no later namespace gets, unlike its
+ * inode number; read again after a second.
  */
 #define _GNU_SOURCE
 #include "supervise.h"
 
 #include <fcntl.h>
+#include <linux/nsfs.h>
+#include <linux/sockios.h>
 #include <poll.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -23,7 +31,9 @@
 
 #define NETNS_CACHE 16
 #define REREAD_MS 1000
+/* By cookie; before Linux 5.14, by the thread's namespace's inode (cookie 0). */
 static struct {
+	uint64_t cookie;
 	dev_t dev;
 	ino_t ino;
 	long read_at;
@@ -32,6 +42,13 @@ static struct {
 static unsigned netns_next;
 static pthread_mutex_t netns_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct stat own_netns;
+static uint64_t own_cookie;
+
+static bool cookie_of(int sock, uint64_t *cookie)
+{
+	socklen_t len = sizeof(*cookie);
+	return getsockopt(sock, SOL_SOCKET, SO_NETNS_COOKIE, cookie, &len) == 0 && *cookie != 0;
+}
 
 static long now_ms(void)
 {
@@ -41,18 +58,25 @@ static long now_ms(void)
 }
 
 /* Child side: async-signal-safe calls only (we are multi-threaded). */
-static bool join_netns(const char *net_path, const char *user_path)
+static bool join_netns(int net, int user)
 {
-	int net = open(net_path, O_RDONLY | O_CLOEXEC);
 	if (net < 0)
 		return false;
 	if (setns(net, CLONE_NEWNET) == 0)
 		return true;
-	int user = open(user_path, O_RDONLY | O_CLOEXEC);
 	return user >= 0 && setns(user, CLONE_NEWUSER) == 0 && setns(net, CLONE_NEWNET) == 0;
 }
 
-static bool read_range_of(pid_t tid, struct nsc_port_range *out)
+struct netns_answer {
+	struct nsc_port_range range;
+	uint64_t cookie; /* of the namespace joined, 0 before Linux 5.14 */
+};
+
+/*
+ * The range of namespace `net` (an open descriptor), else of thread tid's:
+ * a child joins it and reads it. With the cookie of what it joined.
+ */
+static bool read_range_in(int net, pid_t tid, struct netns_answer *out)
 {
 	char net_path[64], user_path[64];
 	int channel[2];
@@ -62,15 +86,24 @@ static bool read_range_of(pid_t tid, struct nsc_port_range *out)
 		return false;
 	pid_t child = fork();
 	if (child == 0) {
-		struct nsc_port_range r;
+		struct netns_answer a = { .cookie = 0 };
 		sigset_t alarm_only;
 		sigemptyset(&alarm_only);
 		sigaddset(&alarm_only, SIGALRM);
 		sigprocmask(SIG_UNBLOCK, &alarm_only, NULL);
 		alarm(1); /* never outlives a second: nobody has to kill it */
-		if (join_netns(net_path, user_path) && nsc_read_port_range(NSC_PORT_RANGE_FILE, &r) &&
-		    write(channel[1], &r, sizeof(r)) < 0)
-			_exit(1);
+		if (net < 0)
+			net = open(net_path, O_RDONLY | O_CLOEXEC);
+		int user = net >= 0 ? ioctl(net, NS_GET_USERNS) : -1;
+		if (user < 0)
+			user = open(user_path, O_RDONLY | O_CLOEXEC);
+		if (join_netns(net, user) && nsc_read_port_range(NSC_PORT_RANGE_FILE, &a.range)) {
+			int probe = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+			if (probe >= 0 && !cookie_of(probe, &a.cookie))
+				a.cookie = 0;
+			if (write(channel[1], &a, sizeof(a)) < 0)
+				_exit(1);
+		}
 		_exit(0);
 	}
 	close(channel[1]);
@@ -81,6 +114,7 @@ static bool read_range_of(pid_t tid, struct nsc_port_range *out)
 	return ok;
 }
 
+/* Before Linux 5.14: the calling thread's namespace, by its inode. */
 static struct nsc_port_range range_of_netns(pid_t tid)
 {
 	char path[64];
@@ -93,16 +127,20 @@ static struct nsc_port_range range_of_netns(pid_t tid)
 	pthread_mutex_lock(&netns_lock);
 	unsigned i;
 	for (i = 0; i < NETNS_CACHE; i++)
-		if (netns_ranges[i].ino == ns.st_ino && netns_ranges[i].dev == ns.st_dev)
+		if (netns_ranges[i].cookie == 0 && netns_ranges[i].ino == ns.st_ino && netns_ranges[i].dev == ns.st_dev)
 			break;
 	if (i < NETNS_CACHE && now - netns_ranges[i].read_at < REREAD_MS) {
 		range = netns_ranges[i].range;
 	} else {
 		bool ours = ns.st_ino == own_netns.st_ino && ns.st_dev == own_netns.st_dev;
-		if (!(ours ? nsc_read_port_range(NSC_PORT_RANGE_FILE, &range) : read_range_of(tid, &range)))
+		struct netns_answer a;
+		if (ours ? nsc_read_port_range(NSC_PORT_RANGE_FILE, &range) : read_range_in(-1, tid, &a))
+			range = ours ? range : a.range;
+		else
 			range = NSC_ANY_PORT; /* unknown: any port may be chosen */
 		if (i == NETNS_CACHE)
 			i = netns_next++ % NETNS_CACHE;
+		netns_ranges[i].cookie = 0;
 		netns_ranges[i].dev = ns.st_dev;
 		netns_ranges[i].ino = ns.st_ino;
 		netns_ranges[i].read_at = now;
@@ -112,36 +150,51 @@ static struct nsc_port_range range_of_netns(pid_t tid)
 	return range;
 }
 
-/*
- * Per worker thread, the range last found for each calling thread: a
- * thread that dials again within the second costs no stat() of its
- * namespace (a thread that moves to another namespace is seen a second
- * later at most).
- */
-#define TID_MEMO 64
-struct tid_memo {
-	// cppcheck-suppress unusedStructMember ; used, through the thread-local array
-	long checked_at;
-	pid_t tid;
-	// cppcheck-suppress unusedStructMember ; used, through the thread-local array
-	struct nsc_port_range range;
-};
-static _Thread_local struct tid_memo memo[TID_MEMO];
-
-struct nsc_port_range nsc_caller_range(pid_t tid)
+/* The range of the namespace with this cookie, which `sock` dials in. */
+static struct nsc_port_range read_socket_range(int sock, uint64_t cookie, pid_t tid)
 {
-	unsigned slot = (unsigned)tid % TID_MEMO;
+	struct nsc_port_range range;
+	struct netns_answer a;
+	if (cookie == own_cookie)
+		return nsc_read_port_range(NSC_PORT_RANGE_FILE, &range) ? range : NSC_ANY_PORT;
+	/* Its namespace itself (CAP_NET_ADMIN over it); else the thread's, if that is the one. */
+	int net = ioctl(sock, SIOCGSKNS);
+	bool ok = read_range_in(net, tid, &a) && (net >= 0 || a.cookie == cookie);
+	if (net >= 0)
+		close(net);
+	return ok ? a.range : NSC_ANY_PORT; /* unknown: any port may be chosen */
+}
+
+struct nsc_port_range nsc_socket_range(int sock, pid_t tid)
+{
+	uint64_t cookie;
+	if (!cookie_of(sock, &cookie))
+		return range_of_netns(tid);
 	long now = now_ms();
-	if (memo[slot].tid != tid || now - memo[slot].checked_at >= REREAD_MS) {
-		memo[slot].range = range_of_netns(tid);
-		memo[slot].tid = tid;
-		memo[slot].checked_at = now;
+	pthread_mutex_lock(&netns_lock);
+	unsigned i;
+	for (i = 0; i < NETNS_CACHE; i++)
+		if (netns_ranges[i].cookie == cookie)
+			break;
+	if (i == NETNS_CACHE || now - netns_ranges[i].read_at >= REREAD_MS) {
+		if (i == NETNS_CACHE)
+			i = netns_next++ % NETNS_CACHE;
+		netns_ranges[i].cookie = cookie;
+		netns_ranges[i].read_at = now;
+		netns_ranges[i].range = read_socket_range(sock, cookie, tid);
 	}
-	return memo[slot].range;
+	struct nsc_port_range range = netns_ranges[i].range;
+	pthread_mutex_unlock(&netns_lock);
+	return range;
 }
 
 void nsc_netns_ranges_init(void)
 {
 	if (stat("/proc/self/ns/net", &own_netns) != 0)
 		memset(&own_netns, 0, sizeof(own_netns));
+	int probe = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (probe < 0 || !cookie_of(probe, &own_cookie))
+		own_cookie = 0;
+	if (probe >= 0)
+		close(probe);
 }

@@ -1,85 +1,26 @@
 /*
- * noselfconn --supervise, the notifications: a seccomp filter reports each
- * connect(), and each sendto()/sendmsg()/sendmmsg() with MSG_FASTOPEN, to
- * two threads here, which answer each as trapped.c decides. Every other
- * system call runs unhindered.
+ * noselfconn --supervise, the notifications: the filter (filter.c) reports
+ * each dial to two threads here, which answer each as trapped.c decides.
+ * Every other system call runs unhindered.
  */
 #define _GNU_SOURCE
 #include "supervise.h"
 
 #include <errno.h>
-#include <linux/audit.h>
-#include <linux/filter.h>
 #include <linux/futex.h>
 #include <linux/seccomp.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
-#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <sys/prctl.h>
-#include <sys/socket.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "compat.h"
-
-#if defined(__x86_64__)
-#define NATIVE_ARCH AUDIT_ARCH_X86_64
-#elif defined(__aarch64__)
-#define NATIVE_ARCH AUDIT_ARCH_AARCH64
-#else
-#define NATIVE_ARCH 0 /* unsupported: installing the filter fails cleanly */
-#endif
-
-/* The low half of a 64-bit syscall argument (little-endian targets above):
- * an int argument is what the kernel reads, whatever the upper half holds
- * (trapped.c reads them the same way). */
-#define ARG_LOW(n) (offsetof(struct seccomp_data, args) + sizeof(__u64) * (n))
-
-/* Notify on connect(), and on sendto()/sendmmsg()/sendmsg() only with MSG_FASTOPEN. */
-int nsc_install_filter(bool *no_new_privs)
-{
-	struct sock_filter code[] = {
-		/* 0 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
-		/* 1 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, NATIVE_ARCH, 0, 11),
-		/* 2 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
-		/* 3 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_connect, 8, 0),
-		/* 4 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_sendto, 3, 0),
-		/* 5 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_sendmmsg, 2, 0),
-		/* 6 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_sendmsg, 3, 0),
-		/* 7 */ BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-		/* 8 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, ARG_LOW(3)),
-		/* 9 */ BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, MSG_FASTOPEN, 2, 3),
-		/* 10 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, ARG_LOW(2)),
-		/* 11 */ BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, MSG_FASTOPEN, 0, 1),
-		/* 12 */ BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF),
-		/* 13 */ BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-	};
-	struct sock_fprog program = { .len = sizeof(code) / sizeof(code[0]), .filter = code };
-	*no_new_privs = false;
-	if (NATIVE_ARCH == 0) {
-		errno = ENOSYS;
-		return -1;
-	}
-	/* Linux 5.0-5.5 notify, but cannot lend us the caller's socket
-	 * (pidfd_getfd, 5.6): there the supervisor could only watch. */
-	if (syscall(SYS_pidfd_getfd, -1, -1, 0) < 0 && errno == ENOSYS)
-		return -1;
-	/* With CAP_SYS_ADMIN, no no_new_privs: setuid programs keep working. */
-	int listener = (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
-				    SECCOMP_FILTER_FLAG_NEW_LISTENER, &program);
-	if (listener >= 0 || errno != EACCES)
-		return listener;
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
-		return -1;
-	*no_new_privs = true;
-	return (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER,
-			    &program);
-}
 
 static struct seccomp_notif_sizes sizes;
 
@@ -221,6 +162,13 @@ static void *backup(void *buffers)
 
 bool nsc_serve_notifications(int fd)
 {
+	/* Each dial borrows a descriptor, and pidfds are kept: room for them
+	 * (the command, started already, keeps its own limit). */
+	struct rlimit files;
+	if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+		files.rlim_cur = files.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &files);
+	}
 	served_listener = fd;
 	nsc_trapped_init();
 	if (syscall(SYS_seccomp, SECCOMP_GET_NOTIF_SIZES, 0, &sizes) != 0)

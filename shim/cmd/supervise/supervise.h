@@ -1,6 +1,7 @@
-/* noselfconn --supervise: supervise.c (processes), notify.c (the filter and
- * the threads that answer it), trapped.c (one trapped dial), netns_range.c
- * (the caller's ephemeral range). */
+/* noselfconn --supervise: supervise.c (the processes), keeper.c (the one
+ * that serves the command), relay.c (signals between them), notify.c (the
+ * filter and the threads that answer it), trapped.c (one trapped dial),
+ * netns_range.c (the caller's ephemeral range). */
 #ifndef NOSELFCONN_SUPERVISE_H
 #define NOSELFCONN_SUPERVISE_H
 
@@ -15,7 +16,8 @@
 
 /*
  * Runs argv under the supervisor until it and every process it started have
- * exited; returns the command's exit status (128 + signal if killed). If the
+ * exited; returns the command's exit status, or dies of the signal that
+ * killed it (and stops while it is stopped). If the
  * mechanism is unavailable, says so in one line and returns, as `fallback`
  * says, NSC_SUPERVISE_UNAVAILABLE (nothing of the supervisor left in this
  * process: run the preload) or 125.
@@ -23,7 +25,7 @@
 int nsc_supervise(char **argv, enum nsc_fallback fallback);
 
 /*
- * notify.c. Installs the filter on the calling process and returns its
+ * filter.c. Installs the filter on the calling process and returns its
  * listener, or -1 with errno set. Without CAP_SYS_ADMIN the kernel requires
  * no_new_privs first: *no_new_privs then says it was set.
  */
@@ -36,6 +38,16 @@ int nsc_install_filter(bool *no_new_privs);
 bool nsc_serve_notifications(int listener);
 
 struct seccomp_notif;
+struct seccomp_data;
+
+/* filter.c. What a notification is about. */
+enum nsc_trap {
+	NSC_TRAP_DIAL,	   /* a dial of the native ABI: guarded */
+	NSC_TRAP_FOREIGN,  /* a dial through another ABI (i386, x32, 32-bit Arm) */
+	NSC_TRAP_URING,	   /* io_uring_setup(): that ring's dials are never seen */
+	NSC_TRAP_LISTENER, /* a seccomp listener of the program's own: EBUSY */
+};
+enum nsc_trap nsc_trap_kind(const struct seccomp_data *data);
 
 /*
  * trapped.c. What to do with one trapped call of `listener`: 0 to let it
@@ -46,11 +58,68 @@ int nsc_guard_trapped(int listener, const struct seccomp_notif *req);
 void nsc_trapped_init(void);
 
 /*
- * netns_range.c. The ephemeral range of the network namespace thread `tid`
- * dials in, read at most once a second per namespace and calling thread;
- * NSC_ANY_PORT where it cannot be read. Call the init first, once.
+ * netns_range.c. The ephemeral range socket `sock` (borrowed from thread
+ * `tid`) dials with: its network namespace's, read at most once a second
+ * per namespace; NSC_ANY_PORT where it cannot be read. Call the init first,
+ * once.
  */
-struct nsc_port_range nsc_caller_range(pid_t tid);
+struct nsc_port_range nsc_socket_range(int sock, pid_t tid);
 void nsc_netns_ranges_init(void);
+
+/*
+ * Between the top, the keeper and the command (supervise.c, keeper.c,
+ * relay.c): one message at a time over a SOCK_SEQPACKET pair.
+ */
+#include <signal.h>
+#include <sys/signalfd.h>
+
+enum nsc_message_kind {
+	NSC_MSG_STARTED,   /* keeper: value 0, or why the command cannot be served */
+	NSC_MSG_SIGNAL,	   /* top: it received signal `value` from a process */
+	NSC_MSG_STOPPED,   /* keeper: the command stopped with signal `value` */
+	NSC_MSG_CONTINUED, /* keeper: the command runs again */
+	NSC_MSG_FINISHED,  /* keeper: the tree is gone; `value` is the command's wait status */
+};
+
+struct nsc_message {
+	int kind;
+	int value;
+	int no_new_privs; /* STARTED: the kernel required it (not root) */
+	int code;	  /* SIGNAL: the sender's si_code, pid, uid and sigqueue() value */
+	pid_t pid;
+	uid_t uid;
+	int sigval;
+};
+
+bool nsc_send_message(int channel, const struct nsc_message *m);
+bool nsc_receive_message(int channel, struct nsc_message *m, bool wait);
+
+/* The signals the top and the keeper take through a signalfd: every one they can. */
+void nsc_relayed_signals(sigset_t *set);
+
+/* The top: whether si is one to report to the keeper, as *m. */
+bool nsc_relay_from(const struct signalfd_siginfo *si, pid_t keeper, struct nsc_message *m);
+
+/* The keeper: a signal it received itself; whether a reported one was among them. */
+void nsc_note_direct(const struct signalfd_siginfo *si);
+bool nsc_received_too(const struct nsc_message *m);
+
+/* The keeper: a reported signal to the command's pidfd, or to every child of ours. */
+void nsc_forward(int pidfd, const struct nsc_message *m);
+void nsc_signal_children(int sig);
+
+/* Kills everything below us (a subreaper): kill and reap until no child is left. */
+void nsc_kill_tree(void);
+
+/* The top: stop as the command stopped; die as it died (else its exit status). */
+void nsc_stop_as(int sig);
+int nsc_die_as(int status);
+
+/* keeper.c: the keeper's life (it starts the command); its exit status. */
+struct nsc_saved {
+	sigset_t mask;		/* the caller's signal mask */
+	struct sigaction child; /* and its SIGCHLD action */
+};
+int nsc_keep(char **argv, const struct nsc_saved *saved, const sigset_t *signals, int channel, pid_t top);
 
 #endif

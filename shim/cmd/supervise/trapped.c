@@ -35,7 +35,13 @@
 /* An int argument is the low half of its register, as the kernel reads it. */
 #define ARG_INT(req, n) ((int)(uint32_t)(req)->data.args[n])
 
-/* 0 when read, else -1 with errno (EPERM: not ours to read). */
+static bool mapped(pid_t tid, unsigned long address, size_t len);
+
+/*
+ * 0 when read, else -1 with errno: EPERM, not ours to read; EFAULT, not
+ * mapped (the kernel fails the call the same way); EACCES, mapped but not
+ * readable by another process (memfd_secret()).
+ */
 static int read_memory(__u32 pid, unsigned long address, void *buf, size_t len)
 {
 	struct iovec local = { .iov_base = buf, .iov_len = len };
@@ -44,8 +50,8 @@ static int read_memory(__u32 pid, unsigned long address, void *buf, size_t len)
 	ssize_t n = process_vm_readv((pid_t)pid, &local, 1, &remote, 1, 0);
 	if (n == (ssize_t)len)
 		return 0;
-	if (n >= 0)
-		errno = EFAULT;
+	if (n >= 0 || errno == EFAULT)
+		errno = mapped((pid_t)pid, address, len) ? EACCES : EFAULT;
 	return -1;
 }
 
@@ -97,10 +103,11 @@ static pid_t tgid_of(pid_t tid)
 	return (pid_t)tgid;
 }
 
-/* A pidfd for the calling thread (Linux 6.9), else for its whole process. */
-static int open_pidfd(pid_t tid)
+/* A pidfd for the calling thread (Linux 6.9: *thread set), else for its whole process. */
+static int open_pidfd(pid_t tid, bool *thread)
 {
 	int pidfd = (int)syscall(SYS_pidfd_open, tid, PIDFD_THREAD);
+	*thread = pidfd >= 0;
 	if (pidfd >= 0)
 		return pidfd;
 	pid_t tgid = tgid_of(tid);
@@ -117,31 +124,59 @@ struct pidfd_slot {
 	pid_t tid;
 	// cppcheck-suppress unusedStructMember ; used, through the thread-local array
 	int pidfd;
+	// cppcheck-suppress unusedStructMember ; used, through the thread-local array
+	bool thread; /* a pidfd for that very thread */
 };
 static _Thread_local struct pidfd_slot pidfds[PIDFD_CACHE];
 
+/* Our descriptors are all taken: give back the cached pidfds. */
+static void forget_pidfds(void)
+{
+	for (unsigned i = 0; i < PIDFD_CACHE; i++) {
+		if (pidfds[i].pidfd > 0)
+			close(pidfds[i].pidfd);
+		pidfds[i].tid = 0;
+		pidfds[i].pidfd = 0;
+	}
+}
+
 /*
  * A duplicate of the caller's socket, in the order seccomp_unotify(2) asks:
- * the pidfd, then the notification still valid, then pidfd_getfd.
+ * the pidfd, then the notification still valid, then pidfd_getfd. Out of
+ * descriptors (EMFILE), the cache is given back and it is tried once more.
+ * A cached pidfd of the thread itself needs no such check: if pidfd_getfd
+ * works through it, that thread lives, so it is the one that has this id
+ * and the one whose memory was read (a gone one's fails with ESRCH, and is
+ * then opened afresh and checked).
  */
 static int borrow_socket(int listener, const struct seccomp_notif *req)
 {
 	pid_t tid = (pid_t)req->pid;
 	unsigned slot = (unsigned)tid % PIDFD_CACHE;
-	bool fresh = false;
+	bool fresh = false, gave_back = false;
 	for (;;) {
 		if (pidfds[slot].tid != tid || pidfds[slot].pidfd <= 0) {
 			if (pidfds[slot].pidfd > 0)
 				close(pidfds[slot].pidfd);
 			pidfds[slot].tid = tid;
-			pidfds[slot].pidfd = open_pidfd(tid);
+			pidfds[slot].pidfd = open_pidfd(tid, &pidfds[slot].thread);
+			if (pidfds[slot].pidfd < 0 && errno == EMFILE && !gave_back) {
+				forget_pidfds();
+				gave_back = true;
+				continue;
+			}
 			if (pidfds[slot].pidfd < 0)
 				return -1;
 			fresh = true;
 		}
-		if (ioctl(listener, SECCOMP_IOCTL_NOTIF_ID_VALID, &req->id) != 0)
+		if ((fresh || !pidfds[slot].thread) && ioctl(listener, SECCOMP_IOCTL_NOTIF_ID_VALID, &req->id) != 0)
 			return -1;
 		int sock = (int)syscall(SYS_pidfd_getfd, pidfds[slot].pidfd, ARG_INT(req, 0), 0);
+		if (sock < 0 && errno == EMFILE && !gave_back) {
+			forget_pidfds();
+			gave_back = fresh = true;
+			continue;
+		}
 		if (sock >= 0 || fresh || errno != ESRCH)
 			return sock;
 		pidfds[slot].tid = 0; /* a stale pidfd: open afresh, once */
@@ -149,39 +184,91 @@ static int borrow_socket(int listener, const struct seccomp_notif *req)
 }
 
 /*
- * A process whose memory or sockets are not ours to take (not dumpable, and
- * we are not root): its dials go unguarded, and we say so, once per process.
+ * What the supervisor cannot guard, said once per process and reason, on
+ * stderr and (NOSELFCONN_LOG=syslog) in the log: never passed silently.
  */
+enum unguarded {
+	UNREADABLE,   /* not ours to read (not dumpable, and we are not root): errno */
+	SECRET,	      /* its destination is in memory no other process can read */
+	NO_FD,	      /* out of descriptors, even after giving back our cache */
+	FOREIGN_ABI,  /* 32-bit system calls */
+	IO_URING,     /* io_uring's dials */
+	OWN_LISTENER, /* its own seccomp listener, refused */
+};
 #define WARNED 64
-static pid_t warned[WARNED];
+static struct {
+	pid_t tgid;
+	enum unguarded why;
+} warned[WARNED];
 static unsigned warned_next;
 static pthread_mutex_t warned_lock = PTHREAD_MUTEX_INITIALIZER;
 static bool log_syslog;
 
-static void warn_unguarded(pid_t tid, int err)
+static bool first_time(pid_t tgid, enum unguarded why)
 {
-	pid_t tgid = tgid_of(tid);
-	if (tgid <= 0)
-		return; /* gone */
 	pthread_mutex_lock(&warned_lock);
 	bool seen = false;
 	for (unsigned i = 0; i < WARNED && !seen; i++)
-		seen = warned[i] == tgid;
-	if (!seen)
-		warned[warned_next++ % WARNED] = tgid;
+		seen = warned[i].tgid == tgid && warned[i].why == why;
+	if (!seen) {
+		warned[warned_next % WARNED].tgid = tgid;
+		warned[warned_next++ % WARNED].why = why;
+	}
 	pthread_mutex_unlock(&warned_lock);
-	if (seen)
-		return;
+	return !seen;
+}
+
+#define KERNEL_GUARD "noselfconn --kernel CGROUP guards them"
+
+static void warn_once(pid_t tid, enum unguarded why, int err)
+{
+	pid_t tgid = tgid_of(tid);
+	if (tgid <= 0 || !first_time(tgid, why))
+		return; /* gone, or said */
 	struct nsc_proc proc;
-	char name[4 * NSC_COMM_SIZE + 4];
+	char name[4 * NSC_COMM_SIZE + 4], text[256];
 	nsc_proc_read(&proc, tid); /* comm stays "" if it is gone */
 	nsc_escape(name, sizeof(name), proc.comm, NSC_COMM_SIZE - 1); /* another process chose it */
 	nsc_proc_free(&proc);
-	fprintf(stderr, "noselfconn: cannot guard the dials of process %d (%s): %s; they go unguarded\n",
-		tgid, name, strerror(err));
+	switch (why) {
+	case OWN_LISTENER:
+		snprintf(text, sizeof(text), "process %d (%s) asked for a seccomp listener of its own, which the "
+			 "kernel refuses (EBUSY) under --supervise", tgid, name);
+		break;
+	case FOREIGN_ABI:
+		snprintf(text, sizeof(text), "cannot guard the dials of process %d (%s): it makes 32-bit system "
+			 "calls; they go unguarded (" KERNEL_GUARD ")", tgid, name);
+		break;
+	case IO_URING:
+		snprintf(text, sizeof(text), "cannot guard the dials of process %d (%s) through io_uring, which "
+			 "seccomp does not see; they go unguarded (" KERNEL_GUARD ")", tgid, name);
+		break;
+	default:
+		snprintf(text, sizeof(text), "cannot guard the dials of process %d (%s): %s; they go unguarded",
+			 tgid, name, why == SECRET ? "its destination is in memory no other process may read" :
+			 strerror(err));
+	}
+	fprintf(stderr, "noselfconn: %s\n", text);
 	if (log_syslog)
-		syslog(LOG_WARNING, "cannot guard the dials of process %d (%s): %s; they go unguarded",
-		       tgid, name, strerror(err));
+		syslog(LOG_WARNING, "%s", text);
+}
+
+/* Whether [address, address + len) lies in a mapping of process tid. */
+static bool mapped(pid_t tid, unsigned long address, size_t len)
+{
+	char path[64], line[512];
+	snprintf(path, sizeof(path), "/proc/%d/maps", tid);
+	FILE *maps = fopen(path, "re");
+	bool found = false;
+	while (maps != NULL && !found && fgets(line, sizeof(line), maps) != NULL) {
+		char *dash, *rest;
+		unsigned long start = strtoul(line, &dash, 16);
+		unsigned long end = *dash == '-' ? strtoul(dash + 1, &rest, 16) : 0;
+		found = start <= address && address + len <= end;
+	}
+	if (maps != NULL)
+		fclose(maps);
+	return found;
 }
 
 static bool is_wildcard(const struct sockaddr_storage *a)
@@ -265,26 +352,34 @@ static int steer_socket(int sock, const struct sockaddr_storage *dest, socklen_t
 
 int nsc_guard_trapped(int listener, const struct seccomp_notif *req)
 {
+	pid_t tid = (pid_t)req->pid;
+	static const enum unguarded unseen[] = { [NSC_TRAP_FOREIGN] = FOREIGN_ABI, [NSC_TRAP_URING] = IO_URING,
+						 [NSC_TRAP_LISTENER] = OWN_LISTENER };
+	enum nsc_trap kind = nsc_trap_kind(&req->data);
+	if (kind != NSC_TRAP_DIAL) {
+		warn_once(tid, unseen[kind], 0);
+		return 0; /* the kernel does what it does without us */
+	}
 	struct sockaddr_storage dest;
 	socklen_t len = 0;
 	memset(&dest, 0, sizeof(dest));
 	int got = read_destination(req, &dest, &len);
-	if (got < 0 && errno == EPERM)
-		warn_unguarded((pid_t)req->pid, errno);
+	if (got < 0 && (errno == EPERM || errno == EACCES))
+		warn_once(tid, errno == EPERM ? UNREADABLE : SECRET, errno);
 	if (got <= 0 || nsc_dial_verdict((struct sockaddr *)&dest, len, NSC_ANY_PORT) != NSC_GUARD)
 		return 0; /* not a TCP/IP dial: the kernel answers */
-	struct nsc_port_range range = nsc_caller_range((pid_t)req->pid);
-	if (nsc_dial_verdict((struct sockaddr *)&dest, len, range) != NSC_GUARD)
-		return 0;
 	/* The memory we read is only trusted while the notification lives:
 	 * borrow_socket() checks that before taking the socket. */
 	int sock = borrow_socket(listener, req);
 	if (sock < 0) {
-		if (errno == EPERM)
-			warn_unguarded((pid_t)req->pid, errno);
+		if (errno == EPERM || errno == EMFILE)
+			warn_once(tid, errno == EPERM ? UNREADABLE : NO_FD, errno);
 		return 0;
 	}
-	int err = steer_socket(sock, &dest, len, range);
+	/* The range of the socket's namespace, which need not be the thread's. */
+	struct nsc_port_range range = nsc_socket_range(sock, tid);
+	int err = nsc_dial_verdict((struct sockaddr *)&dest, len, range) == NSC_GUARD
+		? steer_socket(sock, &dest, len, range) : 0;
 	close(sock);
 	return err;
 }
