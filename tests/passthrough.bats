@@ -75,5 +75,5 @@ network_calls() {
 @test "exported symbols are the interposed calls and nothing else" {
 	run nm -D --defined-only "$LIB"
 	[ "$status" -eq 0 ]
-	[ "$(awk '{print $3}' <<<"$output" | sort | tr '\n' ' ')" = "chroot connect sendmmsg sendmsg sendto " ]
+	[ "$(awk '{print $3}' <<<"$output" | sort | tr '\n' ' ')" = "chroot connect sendmmsg sendmsg sendto setns unshare " ]
 }

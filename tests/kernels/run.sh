@@ -55,7 +55,8 @@ make_initramfs() {
 		[ "$applet" = busybox ] || ln -s busybox "$root/bin/$applet"
 	done
 	cp "$build/libnoselfconn.so" "$build/noselfconn" "$root/nsc/"
-	cp "$build/tests/dial" "$build/tests/dial-static" "$build/tests/kfeatures" "$build/tests/oldkernel" "$root/nsc/tests/"
+	cp "$build/tests/dial" "$build/tests/dial-static" "$build/tests/kfeatures" "$build/tests/oldkernel" \
+		"$build/tests/neighbour" "$root/nsc/tests/"
 	cp "$(command -v strace)" "$root/bin/strace"
 	cp "$here/init.sh" "$root/init"
 	cp "$here/cases" "$root/nsc/cases"
