@@ -153,6 +153,17 @@ static bool is_guarded(const struct dial *d, struct nsc_port_range *range, bool 
 
 enum look { LOOK_FINE, LOOK_SELF, LOOK_UNDONE };
 
+/* A listener answers EISCONN to connect(), and has no peer: nothing to settle. */
+static bool is_listening(int fd)
+{
+	int saved_errno = errno, listening = 0;
+	socklen_t len = sizeof(listening);
+	if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) != 0)
+		listening = 0;
+	errno = saved_errno;
+	return listening != 0;
+}
+
 /* A connected socket's own name has an address and a port; a disconnected
  * one's keeps its last port but not its address (0.0.0.0, ::). */
 static bool has_endpoint(const struct sockaddr_storage *local)
@@ -184,7 +195,7 @@ static enum look look_at(const struct dial *d, bool connected)
 		return LOOK_FINE;
 	if (nsc_is_self_connection(d->dest, d->dest_len, (struct sockaddr *)&local, len))
 		return nsc_is_tcp_socket(d->fd) ? LOOK_SELF : LOOK_FINE;
-	if (connected && !has_endpoint(&local))
+	if (connected && !has_endpoint(&local) && nsc_is_tcp_socket(d->fd) && !is_listening(d->fd))
 		return LOOK_UNDONE;
 	return LOOK_FINE;
 }
@@ -300,7 +311,8 @@ static ssize_t settle(const struct nsc_runtime *rt, const struct dial *d,
 			ret = -1;
 			err = ECONNREFUSED;
 		}
-	} else if (look == LOOK_UNDONE || (connected && !still_connected(d->fd))) {
+	} else if (look == LOOK_UNDONE || (connected && !still_connected(d->fd) &&
+					   nsc_is_tcp_socket(d->fd) && !is_listening(d->fd))) {
 		ret = -1;
 		err = ECONNREFUSED;
 	}
