@@ -328,10 +328,10 @@ static ssize_t settle(const struct nsc_runtime *rt, const struct dial *d,
  * the look found the socket connected to itself, or without the connection
  * just reported; or the kernel said "connected" while another thread of
  * this process held a claim (two loads tell, no system call); or it said
- * EISCONN, rare enough to ask the socket for its peer too. A dial that is
+ * EISCONN, rare enough to ask whether the socket listens, and for its peer. A dial that is
  * not guarded, or whose socket is fine, never waits.
  */
-static ssize_t dial_checked(const struct nsc_runtime *rt, struct dial *d)
+static ssize_t dial_and_look(const struct nsc_runtime *rt, struct dial *d)
 {
 	unsigned claims_before = nsc_claims_taken();
 	ssize_t ret = dial_once(rt, d);
@@ -351,6 +351,11 @@ static ssize_t dial_checked(const struct nsc_runtime *rt, struct dial *d)
 		errno = ECONNREFUSED;
 		return ret;
 	}
+	/* A listener's own name may be the destination: no connection at all. */
+	if (ret < 0 && err == EISCONN && is_listening(d->fd)) {
+		errno = err;
+		return ret;
+	}
 	enum look look = look_at(d, told_connected(ret, err));
 	if (look == LOOK_FINE && told_connected(ret, err) &&
 	    (nsc_claims_taken() != claims_before || nsc_claims_held() != 0 ||
@@ -361,6 +366,57 @@ static ssize_t dial_checked(const struct nsc_runtime *rt, struct dial *d)
 		return ret;
 	}
 	return settle(rt, d, range, ret, err);
+}
+
+/*
+ * A blocking TCP Fast Open send of more than any socket's send buffer takes
+ * (its minimum, 4608 bytes, holds this much), if it met itself, would send
+ * to itself until both buffers were full, and never return to be looked at.
+ * So such a send dials without waiting (MSG_DONTWAIT): the SYN, with what
+ * the kernel takes at once; the look; then the rest, as the program asked.
+ * One call more, only for sends this large that the kernel cannot finish
+ * at once; a bad pointer still meets the kernel first.
+ */
+#define FASTOPEN_SURELY_TAKEN 4096
+
+static bool may_hang(const struct dial *d)
+{
+	return d->kind == DIAL_SENDTO && (d->flags & (MSG_FASTOPEN | MSG_DONTWAIT)) == MSG_FASTOPEN &&
+	       d->buf_len > FASTOPEN_SURELY_TAKEN;
+}
+
+static ssize_t fastopen_in_two(const struct nsc_runtime *rt, struct dial *d)
+{
+	int saved_errno = errno;
+	struct dial first = *d;
+	first.flags |= MSG_DONTWAIT;
+	ssize_t sent = dial_and_look(rt, &first);
+	int err = errno;
+	d->dest = first.dest;
+	d->dest_len = first.dest_len;
+	if (sent < 0 && err != EINPROGRESS && err != EAGAIN)
+		return sent; /* refused, or an error: the answer (errno set) */
+	size_t done = sent > 0 ? (size_t)sent : 0;
+	if (done == d->buf_len) {
+		errno = saved_errno;
+		return sent;
+	}
+	ssize_t rest = rt->libc_sendto(d->fd, (const char *)d->buf + done, d->buf_len - done,
+				       d->flags & ~MSG_FASTOPEN, NULL, 0);
+	if (rest >= 0) {
+		errno = saved_errno;
+		return (ssize_t)done + rest;
+	}
+	if (done > 0) { /* as a blocking send cut short */
+		errno = saved_errno;
+		return (ssize_t)done;
+	}
+	return rest;
+}
+
+static ssize_t dial_checked(const struct nsc_runtime *rt, struct dial *d)
+{
+	return may_hang(d) ? fastopen_in_two(rt, d) : dial_and_look(rt, d);
 }
 
 /*
