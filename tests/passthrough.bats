@@ -15,7 +15,7 @@ setup() {
 network_calls() {
 	local trace="$BATS_TEST_TMPDIR/trace"
 	in_netns strace -f -qq -e trace="$LIBRARY_CALLS" -o "$trace" "$@" >/dev/null
-	grep -cv -e '+++ exited' -e '--- SIG' "$trace"
+	count_library_calls "$trace"
 }
 
 @test "bad input: same return value and errno with and without the library, every mode" {

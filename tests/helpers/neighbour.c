@@ -11,10 +11,14 @@
  * fresh sockets dial ADDR:OPEN_PORT, a listener with room: with -f, each
  * on descriptor FD & 0xffff (what a 16-bit mark would confuse with FD);
  * with -d, each dup2()'d onto the very descriptor number the thread is
- * dialing on. Prints "dials= connected=".
+ * dialing on. Prints "dials= connected=". With -s, DIALS non-blocking dials
+ * on the thread's own socket instead, each timed: prints how long they
+ * waited (the bound on a claim, measured).
  */
 #define _GNU_SOURCE
+#include <fcntl.h>
 #include <poll.h>
+#include <time.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <unistd.h>
@@ -46,14 +50,16 @@ static int listen_on(const struct sockaddr_storage *at, int backlog)
 int main(int argc, char **argv)
 {
 	int dials = 20, fixed_fd = -1, c;
-	bool onto_dialing = false;
-	while ((c = getopt(argc, argv, "n:f:d")) != -1) {
+	bool onto_dialing = false, same_socket = false;
+	while ((c = getopt(argc, argv, "n:f:ds")) != -1) {
 		if (c == 'n')
 			dials = atoi(optarg);
 		else if (c == 'f')
 			fixed_fd = atoi(optarg);
 		else if (c == 'd')
 			onto_dialing = true;
+		else if (c == 's')
+			same_socket = true;
 		else
 			return 2;
 	}
@@ -88,6 +94,25 @@ int main(int argc, char **argv)
 	poll(NULL, 0, 200);
 
 	int connected = 0, first_error = 0;
+	if (same_socket) {
+		/* Dials on the thread's own socket, non-blocking: in prebind each
+		 * waits for the claim the thread holds, the bound, and takes over. */
+		fcntl(keep, F_SETFL, O_NONBLOCK);
+		double longest = 0, total = 0;
+		for (int i = 0; i < dials; i++) {
+			struct timespec t0, t1;
+			clock_gettime(CLOCK_MONOTONIC, &t0);
+			connect(keep, (struct sockaddr *)&blocked, addr_len);
+			clock_gettime(CLOCK_MONOTONIC, &t1);
+			double ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+			total += ms;
+			longest = ms > longest ? ms : longest;
+		}
+		shutdown(keep, SHUT_RDWR);
+		pthread_join(tid, NULL);
+		printf("dials=%d waited_ms_mean=%.1f waited_ms_max=%.1f\n", dials, total / dials, longest);
+		return 0;
+	}
 	for (int i = 0; i < dials; i++) {
 		int fd = socket(open_to.ss_family, SOCK_STREAM, 0);
 		int number = onto_dialing ? dialing_fd : fixed_fd >= 0 ? (fixed_fd & 0xffff) : -1;
