@@ -22,4 +22,5 @@ load helpers
 		grep -Eq "^$case +supervise-bare " <<<"$output"
 	done
 	[ -z "$(grep ' 0.000 (0.000' <<<"$output")" ]
+	grep -Eq '^claim-wait median [0-9.]+, min [0-9.]+, max [0-9.]+$' <<<"$output"
 }

@@ -51,9 +51,11 @@ fresh_build() {
 @test "the preloaded library imports only async-signal-safe functions, and its loader's" {
 	# What a hook may call (POSIX async-signal-safe, or the same kind of
 	# system-call wrapper), what the constructor needs (dlsym, getenv,
-	# getauxval, abort) and what hardening adds (__stack_chk_fail, *_chk).
+	# getauxval, abort; pthread_atfork, a fork child's clean slate) and what
+	# hardening adds (__stack_chk_fail, *_chk).
 	local allowed="abort clock_gettime close connect dlsym getauxval getenv fstatfs getpid getsockname
 		getsockopt nanosleep open read sched_yield sendmmsg sendmsg sendto setsockopt socket
+		fcntl fcntl64 fstat fstat64 getpeername __register_atfork pthread_atfork
 		strcmp strnlen syscall write __stack_chk_fail __errno_location __cxa_finalize
 		program_invocation_short_name __progname __read_chk memcpy memset memcmp
 		_ITM_deregisterTMCloneTable _ITM_registerTMCloneTable __gmon_start__"

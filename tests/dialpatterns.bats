@@ -228,5 +228,94 @@ range_change_run() {
 		expect self 0
 		expect lies 0
 		expect refused 1000
+		expect narrowed 0
 	done
+}
+
+# shared_socket_guarded HOW...: dialers sharing one socket (shared -p HOW)
+# self-connect without the library; with it, in both modes, none is ever
+# told "connected" of a socket that ends unconnected, every round is
+# refused, and the socket's range is left as it was. (The marks of before
+# failed each of these within 1000 rounds: told EISCONN, a self-connection,
+# the range left narrowed.)
+shared_socket_guarded() {
+	run in_netns "$BUILD/tests/shared" -n 300 "$@" 127.0.0.1 "$TARGET"
+	echo "without the library: $output"
+	expect_at_least self 1
+	for mode in check prebind; do
+		run in_netns env LD_PRELOAD="$PRELOAD_LIB" NOSELFCONN_MODE=$mode "$BUILD/tests/shared" -n 1000 "$@" 127.0.0.1 "$TARGET"
+		echo "mode $mode: $output"
+		expect self 0
+		expect lies 0
+		expect refused 1000
+		expect narrowed 0
+	done
+}
+
+@test "threads sharing one socket while another socket holds its descriptor number's old slot" {
+	shared_socket_guarded -p threads -o
+}
+
+@test "two processes sharing one socket after fork()" {
+	shared_socket_guarded -p fork
+}
+
+@test "two processes sharing one socket passed with SCM_RIGHTS" {
+	shared_socket_guarded -p scm
+}
+
+# count_waits MODE NEIGHBOUR-ARGS...: $waits, how often the library waited
+# (sched_yield, nanosleep: the neighbour helper makes neither) while one
+# thread sat in a blocking connect() and the main thread dialed other
+# sockets; $output holds the helper's counts.
+count_waits() {
+	local mode="$1" trace="$BATS_TEST_TMPDIR/waits"
+	shift
+	run in_netns strace -f -qq -e trace=sched_yield,nanosleep,clock_nanosleep -o "$trace" \
+		env LD_PRELOAD="$PRELOAD_LIB" NOSELFCONN_MODE="$mode" "$BUILD/tests/neighbour" "$@"
+	waits=$(grep -c -e sched_yield -e nanosleep "$trace" || true)
+}
+
+# The marks of before held a descriptor number for the whole dial: here
+# they made every one of these dials wait (564 waits a run, each mode).
+@test "a new socket dup2()'d onto the number another thread is dialing never waits for it" {
+	local mode ports waits
+	for mode in check prebind; do
+		for ports in "$TARGET 50007" "40005 40007"; do # guarded, then passed through
+			# shellcheck disable=SC2086 # two ports
+			count_waits "$mode" -n 20 -d 127.0.0.1 $ports
+			echo "mode $mode, ports $ports: $output, $waits waits"
+			expect connected 20
+			[ "$waits" -eq 0 ]
+		done
+	done
+}
+
+# Container and health-check tools move one thread into another namespace
+# (setns()) while the others stay: the kernel draws each socket's port from
+# its own namespace's range. Before, the library kept one range per process
+# (63 of 600 self-connections in check, 59 in prebind, here).
+@test "two threads in two network namespaces at once, each dialing its own range's low end" {
+	run in_netns "$BUILD/tests/twonets" -n 300
+	echo "without the library: $output"
+	expect_at_least self_here 1
+	expect_at_least self_there 1
+	local mode how
+	for mode in check prebind; do
+		for how in "" -u; do # setns() into a namespace another thread made; unshare()
+			# shellcheck disable=SC2086 # no option, or one
+			run in_netns env LD_PRELOAD="$PRELOAD_LIB" NOSELFCONN_MODE=$mode "$BUILD/tests/twonets" -n 300 $how
+			echo "mode $mode ${how:-setns}: $output"
+			expect self 0
+			expect refused 600
+		done
+	done
+}
+
+@test "setns() and unshare() reach the kernel once each, as called" {
+	local trace="$BATS_TEST_TMPDIR/ns"
+	in_netns strace -f -qq -e trace=setns,unshare -o "$trace" \
+		env LD_PRELOAD="$PRELOAD_LIB" "$BUILD/tests/twonets" -n 1 >/dev/null
+	[ "$(grep -c '^[0-9]* *setns(' "$trace")" -eq 1 ]
+	[ "$(grep -c '^[0-9]* *unshare(' "$trace")" -eq 1 ]
 }

@@ -41,7 +41,7 @@ i386_control() {
 	# lib32 is a relative link: the tree can be copied or installed whole.
 	[ "$(readlink "$BUILD/lib32/noselfconn/libnoselfconn.so")" = ../../lib/i386-linux-gnu/noselfconn/libnoselfconn.so ]
 	run nm -D --defined-only "$BUILD/lib32/noselfconn/libnoselfconn.so"
-	[ "$(awk '{print $3}' <<<"$output" | sort | tr '\n' ' ')" = "chroot connect sendmmsg sendmsg sendto " ]
+	[ "$(awk '{print $3}' <<<"$output" | sort | tr '\n' ' ')" = "chroot connect sendmmsg sendmsg sendto setns unshare " ]
 }
 
 # bats test_tags=no-sanitizer

@@ -23,7 +23,7 @@ setup_file() {
 	run file "$MUSL_BUILD/tests/dial"
 	[[ "$output" == *ld-musl* ]]
 	run nm -D --defined-only "$MUSL_BUILD/libnoselfconn.so"
-	[ "$(awk '{print $3}' <<<"$output" | sort | tr '\n' ' ')" = "chroot connect sendmmsg sendmsg sendto " ]
+	[ "$(awk '{print $3}' <<<"$output" | sort | tr '\n' ' ')" = "chroot connect sendmmsg sendmsg sendto setns unshare " ]
 }
 
 @test "musl: a musl client self-connects without the library, never with it" {

@@ -12,9 +12,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "claim.h"
 #include "report.h"
 #include "runtime.h"
 #include "tcpsock.h"
@@ -124,6 +124,23 @@ static bool port_was_chosen(ssize_t ret, int err)
 	return ret >= 0 || err == EINPROGRESS || err == EINTR;
 }
 
+/*
+ * The answers of a dial that another holder of its socket tore down while
+ * it waited (a blocking connect() joins the one under way): the undoing of
+ * a self-connection, seen from the side. The dial, had that one gone
+ * anywhere else, would have been refused.
+ */
+static bool torn_down(ssize_t ret, int err)
+{
+	return ret < 0 && (err == EPIPE || err == ECONNRESET || err == ECONNABORTED);
+}
+
+/* The answers that say "connected": 0 (or bytes sent) and EISCONN. */
+static bool told_connected(ssize_t ret, int err)
+{
+	return ret >= 0 || err == EISCONN;
+}
+
 /* A TCP/IP destination whose port the kernel might pick as our own. */
 static bool is_guarded(const struct dial *d, struct nsc_port_range *range, bool *known)
 {
@@ -134,15 +151,58 @@ static bool is_guarded(const struct dial *d, struct nsc_port_range *range, bool 
 	return nsc_dial_verdict(d->dest, d->dest_len, *range) == NSC_GUARD;
 }
 
-/* The one extra call on a guarded dial: where did the kernel put our end? */
-static bool met_itself(const struct dial *d)
+enum look { LOOK_FINE, LOOK_SELF, LOOK_UNDONE };
+
+/* A listener answers EISCONN to connect(), and has no peer: nothing to settle. */
+static bool is_listening(int fd)
+{
+	int saved_errno = errno, listening = 0;
+	socklen_t len = sizeof(listening);
+	if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) != 0)
+		listening = 0;
+	errno = saved_errno;
+	return listening != 0;
+}
+
+/* A connected socket's own name has an address and a port; a disconnected
+ * one's keeps its last port but not its address (0.0.0.0, ::). */
+static bool has_endpoint(const struct sockaddr_storage *local)
+{
+	if (local->ss_family == AF_INET) {
+		const struct sockaddr_in *in = (const struct sockaddr_in *)local;
+		return in->sin_addr.s_addr != htonl(INADDR_ANY) && in->sin_port != 0;
+	}
+	if (local->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)local;
+		return !IN6_IS_ADDR_UNSPECIFIED(&in6->sin6_addr) && in6->sin6_port != 0;
+	}
+	return true;
+}
+
+/*
+ * The one extra call on a guarded dial: where did the kernel put our end?
+ * At the destination itself: a self-connection (SELF). Nowhere, after an
+ * answer that said "connected": another dial on this socket undid that
+ * connection meanwhile (UNDONE). Either is settled under a claim on the
+ * socket; anything else stands.
+ */
+static enum look look_at(const struct dial *d, bool connected)
 {
 	struct sockaddr_storage local;
 	socklen_t len = sizeof(local);
+	local.ss_family = AF_UNSPEC; /* whatever the kernel fills in */
 	if (getsockname(d->fd, (struct sockaddr *)&local, &len) != 0)
-		return false;
-	return nsc_is_self_connection(d->dest, d->dest_len, (struct sockaddr *)&local, len) &&
-	       nsc_is_tcp_socket(d->fd);
+		return LOOK_FINE;
+	if (nsc_is_self_connection(d->dest, d->dest_len, (struct sockaddr *)&local, len))
+		return nsc_is_tcp_socket(d->fd) ? LOOK_SELF : LOOK_FINE;
+	if (connected && !has_endpoint(&local) && nsc_is_tcp_socket(d->fd) && !is_listening(d->fd))
+		return LOOK_UNDONE;
+	return LOOK_FINE;
+}
+
+static bool met_itself(const struct dial *d)
+{
+	return look_at(d, false) == LOOK_SELF;
 }
 
 /*
@@ -200,7 +260,8 @@ static ssize_t redial_elsewhere(const struct nsc_runtime *rt, const struct dial 
 	for (int side = 0; side < 2; side++, above = !above) {
 		if (!dial_on_side(rt, d, from, above, own, &ret, &err))
 			continue;
-		if (!port_was_chosen(ret, err) || !met_itself(d)) {
+		/* EISCONN: another thread's dial got in between; look at it too. */
+		if ((!port_was_chosen(ret, err) && err != EISCONN) || !met_itself(d)) {
 			errno = err;
 			return ret;
 		}
@@ -212,28 +273,150 @@ refuse:
 }
 
 /*
+ * Whether a socket the kernel called connected still is: under a claim, a
+ * port and a peer. (Without a claim, the port alone could be another dial's
+ * on its way to a refusal.)
+ */
+static bool still_connected(int fd)
+{
+	struct sockaddr_storage peer;
+	socklen_t len = sizeof(peer);
+	return getpeername(fd, (struct sockaddr *)&peer, &len) == 0;
+}
+
+/*
+ * The answer to a dial whose look found something to settle, given while no
+ * other dial holds the socket. A self-connection still there is undone;
+ * then a dial that was under way (EINPROGRESS, EINTR: the program will poll)
+ * is made again elsewhere, to be refused by the usual path, and any other is
+ * refused at once: with no second dial on the socket, no other holder can
+ * see a half-made one. A connection reported but gone is a refusal; a
+ * connection there, the kernel's answer.
+ */
+static ssize_t settle(const struct nsc_runtime *rt, const struct dial *d,
+		      struct nsc_port_range range, ssize_t ret, int err)
+{
+	struct nsc_claim claim;
+	nsc_claim_socket(d->fd, &claim);
+	bool connected = told_connected(ret, err);
+	enum look look = look_at(d, connected);
+	if (look == LOOK_SELF) {
+		forget_connection(rt, d->fd);
+		if (rt->log != NSC_LOG_OFF)
+			nsc_report_prevented(rt->log, rt->libc_sendto, d->dest);
+		if (ret < 0 && (err == EINPROGRESS || err == EINTR)) {
+			ret = redial_elsewhere(rt, d, range);
+			err = errno;
+		} else {
+			ret = -1;
+			err = ECONNREFUSED;
+		}
+	} else if (look == LOOK_UNDONE || (connected && !still_connected(d->fd) &&
+					   nsc_is_tcp_socket(d->fd) && !is_listening(d->fd))) {
+		ret = -1;
+		err = ECONNREFUSED;
+	}
+	nsc_release_socket(d->fd, &claim);
+	errno = err;
+	return ret;
+}
+
+/*
  * Mode check: dial as usual, look once, undo a self-connection. The address
  * is read only once the kernel has taken the call, and so has read it too.
+ * No claim is taken, nor waited for, unless there is something to settle:
+ * the look found the socket connected to itself, or without the connection
+ * just reported; or the kernel said "connected" while another thread of
+ * this process held a claim (two loads tell, no system call); or it said
+ * EISCONN, rare enough to ask whether the socket listens, and for its peer. A dial that is
+ * not guarded, or whose socket is fine, never waits.
  */
-static ssize_t dial_checked(const struct nsc_runtime *rt, struct dial *d)
+static ssize_t dial_and_look(const struct nsc_runtime *rt, struct dial *d)
 {
+	unsigned claims_before = nsc_claims_taken();
 	ssize_t ret = dial_once(rt, d);
 	int err = errno;
 	struct nsc_port_range range;
 	bool known;
-	if (!port_was_chosen(ret, err)) {
+	if (!port_was_chosen(ret, err) && err != EISCONN && !torn_down(ret, err)) {
 		errno = err;
 		return ret;
 	}
 	read_destination(d);
-	if (!is_guarded(d, &range, &known) || !met_itself(d)) {
+	if (!is_guarded(d, &range, &known)) {
 		errno = err;
 		return ret;
 	}
-	forget_connection(rt, d->fd);
-	if (rt->log != NSC_LOG_OFF)
-		nsc_report_prevented(rt->log, rt->libc_sendto, d->dest);
-	return redial_elsewhere(rt, d, range);
+	if (torn_down(ret, err)) {
+		errno = ECONNREFUSED;
+		return ret;
+	}
+	/* A listener's own name may be the destination: no connection at all. */
+	if (ret < 0 && err == EISCONN && is_listening(d->fd)) {
+		errno = err;
+		return ret;
+	}
+	enum look look = look_at(d, told_connected(ret, err));
+	if (look == LOOK_FINE && told_connected(ret, err) &&
+	    (nsc_claims_taken() != claims_before || nsc_claims_held() != 0 ||
+	     (err == EISCONN && ret < 0 && !still_connected(d->fd))))
+		look = LOOK_UNDONE; /* perhaps: settle() looks again */
+	if (look == LOOK_FINE) {
+		errno = err;
+		return ret;
+	}
+	return settle(rt, d, range, ret, err);
+}
+
+/*
+ * A blocking TCP Fast Open send of more than any socket's send buffer takes
+ * (its minimum, 4608 bytes, holds this much), if it met itself, would send
+ * to itself until both buffers were full, and never return to be looked at.
+ * So such a send dials without waiting (MSG_DONTWAIT): the SYN, with what
+ * the kernel takes at once; the look; then the rest, as the program asked.
+ * One call more, only for sends this large that the kernel cannot finish
+ * at once; a bad pointer still meets the kernel first.
+ */
+#define FASTOPEN_SURELY_TAKEN 4096
+
+static bool may_hang(const struct dial *d)
+{
+	return d->kind == DIAL_SENDTO && (d->flags & (MSG_FASTOPEN | MSG_DONTWAIT)) == MSG_FASTOPEN &&
+	       d->buf_len > FASTOPEN_SURELY_TAKEN;
+}
+
+static ssize_t fastopen_in_two(const struct nsc_runtime *rt, struct dial *d)
+{
+	int saved_errno = errno;
+	struct dial first = *d;
+	first.flags |= MSG_DONTWAIT;
+	ssize_t sent = dial_and_look(rt, &first);
+	int err = errno;
+	d->dest = first.dest;
+	d->dest_len = first.dest_len;
+	if (sent < 0 && err != EINPROGRESS && err != EAGAIN)
+		return sent; /* refused, or an error: the answer (errno set) */
+	size_t done = sent > 0 ? (size_t)sent : 0;
+	if (done == d->buf_len) {
+		errno = saved_errno;
+		return sent;
+	}
+	ssize_t rest = rt->libc_sendto(d->fd, (const char *)d->buf + done, d->buf_len - done,
+				       d->flags & ~MSG_FASTOPEN, NULL, 0);
+	if (rest >= 0) {
+		errno = saved_errno;
+		return (ssize_t)done + rest;
+	}
+	if (done > 0) { /* as a blocking send cut short */
+		errno = saved_errno;
+		return (ssize_t)done;
+	}
+	return rest;
+}
+
+static ssize_t dial_checked(const struct nsc_runtime *rt, struct dial *d)
+{
+	return may_hang(d) ? fastopen_in_two(rt, d) : dial_and_look(rt, d);
 }
 
 /*
@@ -252,101 +435,29 @@ static ssize_t dial_prebound(const struct nsc_runtime *rt, struct dial *d)
 	read_destination(d);
 	if (!is_guarded(d, &range, &known) || !nsc_is_tcp_socket(d->fd))
 		return dial_once(rt, d); /* not ours, or not a socket: libc answers */
-	if (!known || nsc_bound_port(d->fd) != 0 || !nsc_get_socket_range(d->fd, &own))
-		return dial_checked(rt, d);
-	struct nsc_port_range from = nsc_effective_range(range, own);
-	bool above = nsc_wider_above(from, nsc_dest_port(d->dest)), dialed = false;
+	/* One dial at a time reads, narrows and restores the range, and decides
+	 * from the socket's state, which a dial under way would change. */
+	struct nsc_claim claim;
+	nsc_claim_socket(d->fd, &claim);
 	ssize_t ret = -1;
 	int err = 0;
-	for (int side = 0; side < 2 && (!dialed || (ret < 0 && err == EADDRNOTAVAIL));
-	     side++, above = !above)
-		dialed |= dial_on_side(rt, d, from, above, own, &ret, &err);
-	if (!dialed)
-		return dial_checked(rt, d);
-	errno = ret < 0 ? err : saved_errno;
+	bool dialed = false;
+	if (known && nsc_bound_port(d->fd) == 0 && nsc_get_socket_range(d->fd, &own)) {
+		struct nsc_port_range from = nsc_effective_range(range, own);
+		bool above = nsc_wider_above(from, nsc_dest_port(d->dest));
+		for (int side = 0; side < 2 && (!dialed || (ret < 0 && err == EADDRNOTAVAIL));
+		     side++, above = !above)
+			dialed |= dial_on_side(rt, d, from, above, own, &ret, &err);
+	}
+	if (!dialed) {
+		ret = dial_checked(rt, d);
+		err = errno;
+	} else if (ret >= 0) {
+		err = saved_errno;
+	}
+	nsc_release_socket(d->fd, &claim);
+	errno = err;
 	return ret;
-}
-
-/*
- * Threads sharing a socket. While one thread's dial is in here (dialed,
- * looked, perhaps undone and made again, or its range narrowed), another
- * thread's dial on the same socket would see what is about to be taken
- * back: a connection being undone, a range about to be restored. So a dial
- * marks its descriptor, lock-free, and a dial that finds another thread's
- * mark on its own descriptor waits for it to go. The window that matters
- * lasts microseconds (a dial to this host), so the wait is bounded at
- * 50 ms, after which the mark is taken over: a thread cancelled inside
- * connect(), a dial left by siglongjmp() from a signal handler, or a fork()
- * child that inherited another thread's mark costs one such wait, once. A
- * mark this thread holds already (a signal handler dialing from inside a
- * dial) is no wait. A mark is one word, the thread and the descriptor
- * together: a slot another descriptor holds is no reason to wait.
- */
-#define MARKS 64		    /* slots: one cache-friendly page of .bss, at most */
-#define MARK_WAIT_ROUNDS (64 + 500) /* 64 yields, then 500 sleeps of 100 us */
-#define MARK_FD_SHIFT 48	    /* user-space thread pointers fit in 47 bits */
-
-/* Aligned as an atomic word must be, on i386 too (where uint64_t is 4). */
-typedef uint64_t mark_word __attribute__((aligned(8)));
-static mark_word marks[MARKS];
-
-static uint64_t mark_of(int fd)
-{
-	return (uint64_t)(unsigned)fd << MARK_FD_SHIFT |
-	       ((uint64_t)(uintptr_t)__builtin_thread_pointer() & ((1ULL << MARK_FD_SHIFT) - 1));
-}
-
-static bool same_socket(uint64_t a, uint64_t b)
-{
-	return a >> MARK_FD_SHIFT == b >> MARK_FD_SHIFT;
-}
-
-static void pause_briefly(unsigned round)
-{
-	if (round < 64) {
-		sched_yield();
-		return;
-	}
-	struct timespec pause = { 0, 100000 };
-	nanosleep(&pause, NULL);
-}
-
-/* Marks fd for this thread; false if the mark is not ours to remove. */
-static bool mark_dialing(int fd)
-{
-	mark_word *slot = &marks[(unsigned)fd % MARKS];
-	uint64_t mine = mark_of(fd);
-	int saved_errno = errno;
-	bool marked = false;
-	for (unsigned round = 0;; round++) {
-		uint64_t held = 0;
-		if (__atomic_compare_exchange_n(slot, &held, mine, false, __ATOMIC_ACQUIRE,
-						__ATOMIC_RELAXED)) {
-			marked = true;
-			break;
-		}
-		/* Ours already (a dial from inside a dial), or another socket's. */
-		if (held == mine || !same_socket(held, mine))
-			break;
-		if (round >= MARK_WAIT_ROUNDS) {
-			/* Abandoned, or a long dial: take it over. */
-			marked = __atomic_compare_exchange_n(slot, &held, mine, false,
-							     __ATOMIC_ACQUIRE, __ATOMIC_RELAXED);
-			break;
-		}
-		pause_briefly(round);
-	}
-	errno = saved_errno;
-	return marked;
-}
-
-static void unmark_dialing(int fd, bool marked)
-{
-	uint64_t mine = mark_of(fd);
-	/* Only if still ours: another thread may have taken it over. */
-	if (marked)
-		__atomic_compare_exchange_n(&marks[(unsigned)fd % MARKS], &mine, 0, false,
-					    __ATOMIC_RELEASE, __ATOMIC_RELAXED);
 }
 
 /* How to stop the dials that may self-connect: the mode decides. */
@@ -356,12 +467,7 @@ static ssize_t guard(struct dial *d)
 	const struct nsc_runtime *rt = nsc_runtime(&scratch);
 	if (rt->mode == NSC_MODE_OFF || !may_dial(d))
 		return dial_once(rt, d);
-	bool marked = mark_dialing(d->fd);
-	ssize_t ret = rt->mode == NSC_MODE_PREBIND ? dial_prebound(rt, d) : dial_checked(rt, d);
-	int err = errno;
-	unmark_dialing(d->fd, marked);
-	errno = err;
-	return ret;
+	return rt->mode == NSC_MODE_PREBIND ? dial_prebound(rt, d) : dial_checked(rt, d);
 }
 
 /* The exported hooks, from the lists in hooks.h, and their own names. */
@@ -381,6 +487,27 @@ NSC_EXPORT int chroot(const char *path)
 	if (rt->mode != NSC_MODE_OFF)
 		nsc_read_port_range_now();
 	return rt->libc_chroot(path);
+}
+
+/* Another network namespace for this thread: another range for its sockets. */
+NSC_EXPORT int setns(int fd, int nstype)
+{
+	struct nsc_runtime scratch;
+	const struct nsc_runtime *rt = nsc_runtime(&scratch);
+	int ret = rt->libc_setns(fd, nstype);
+	if (ret == 0 && (nstype == 0 || (nstype & CLONE_NEWNET) != 0))
+		nsc_port_range_mixed();
+	return ret;
+}
+
+NSC_EXPORT int unshare(int flags)
+{
+	struct nsc_runtime scratch;
+	const struct nsc_runtime *rt = nsc_runtime(&scratch);
+	int ret = rt->libc_unshare(flags);
+	if (ret == 0 && (flags & CLONE_NEWNET) != 0)
+		nsc_port_range_mixed();
+	return ret;
 }
 
 /* Only addresses, never called: libc's leaf and nothrow on chroot() are

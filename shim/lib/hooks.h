@@ -19,8 +19,13 @@
 	X(int, sendmmsg, (int fd, struct mmsghdr *msgs, unsigned int n, nsc_mmsg_flags flags), \
 	  (fd, msgs, n, flags))
 
-/* chroot() leaves /proc behind: the range is read on the way in (guard.c). */
-#define NSC_OTHER_HOOKS(X) X(int, chroot, (const char *path), (path))
+/* chroot() leaves /proc behind: the range is read on the way in. setns()
+ * and unshare() can put a thread, and the sockets it makes, in another
+ * network namespace, with another range (guard.c). */
+#define NSC_OTHER_HOOKS(X)                                 \
+	X(int, chroot, (const char *path), (path))         \
+	X(int, setns, (int fd, int nstype), (fd, nstype))  \
+	X(int, unshare, (int flags), (flags))
 
 #define NSC_HOOKS(X) NSC_DIAL_HOOKS(X) NSC_OTHER_HOOKS(X)
 

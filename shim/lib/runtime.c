@@ -4,12 +4,14 @@
 
 #include <dlfcn.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <sys/auxv.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "claim.h"
 #include "compat.h"
 #include "portrange.h"
 #include "report.h"
@@ -90,6 +92,8 @@ const struct nsc_runtime *nsc_runtime(struct nsc_runtime *scratch)
 
 /* high << 16 | low of the last good read; 0 (never valid) until one succeeds. */
 static uint32_t cached_range;
+/* Set for good once a thread changed network namespace. */
+static bool namespaces_mixed;
 /* When, on the coarse monotonic clock, the range is next read. */
 static long long next_read_ns;
 
@@ -125,8 +129,17 @@ void nsc_read_port_range_now(void)
 	read_range();
 }
 
+void nsc_port_range_mixed(void)
+{
+	__atomic_store_n(&namespaces_mixed, true, __ATOMIC_RELAXED);
+}
+
 struct nsc_port_range nsc_port_range(bool *known)
 {
+	if (__atomic_load_n(&namespaces_mixed, __ATOMIC_RELAXED)) {
+		*known = false;
+		return NSC_ANY_PORT;
+	}
 	refresh_range(coarse_now_ns());
 	uint32_t packed = __atomic_load_n(&cached_range, __ATOMIC_RELAXED);
 	*known = packed != 0;
@@ -135,9 +148,11 @@ struct nsc_port_range nsc_port_range(bool *known)
 	return (struct nsc_port_range){ .low = (uint16_t)(packed & 0xffff), .high = (uint16_t)(packed >> 16) };
 }
 
-/* No range read here: a program that never dials pays nothing for it. */
+/* No range read here: a program that never dials pays nothing for it.
+ * A fork() child starts with none of its parent's claims on sockets. */
 __attribute__((constructor)) static void nsc_constructor(void)
 {
 	struct nsc_runtime scratch;
 	nsc_runtime(&scratch);
+	pthread_atfork(NULL, NULL, nsc_forget_claims);
 }

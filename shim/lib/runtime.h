@@ -51,4 +51,13 @@ struct nsc_port_range nsc_port_range(bool *known);
 /* Reads the range now, whenever it was last read: before chroot(). */
 void nsc_read_port_range_now(void);
 
+/*
+ * A thread of this process moved to another network namespace (setns(),
+ * unshare()): from now on its sockets and the others' may draw from
+ * different ranges, which no one read can give. The range counts as
+ * unknown for the rest of the process's life: every TCP dial is looked at,
+ * exact whatever the namespace; a process that never moves pays nothing.
+ */
+void nsc_port_range_mixed(void);
+
 #endif

@@ -2,15 +2,22 @@
 ctypes, JNA or .NET's DllImport do (dlopen, then dlsym: no preload sees it),
 and count what happens as tests/helpers/dial.c does.
 
-    python3 ctypes_dial.py COUNT ADDR PORT
+    python3 ctypes_dial.py [--library LIBRARY] COUNT ADDR PORT
+
+LIBRARY: libc.so.6 (the default), or None for the process's own symbols
+(ctypes.CDLL(None): the preload's connect() when it is loaded).
 """
 import ctypes
 import errno
 import socket
 import sys
 
-count, host, port = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
-libc = ctypes.CDLL("libc.so.6", use_errno=True)
+args = sys.argv[1:]
+library = "libc.so.6"
+if args[:1] == ["--library"]:
+    library, args = args[1], args[2:]
+count, host, port = int(args[0]), args[1], int(args[2])
+libc = ctypes.CDLL(None if library == "None" else library, use_errno=True)
 family = socket.AF_INET6 if ":" in host else socket.AF_INET
 if family == socket.AF_INET:
     name = (socket.AF_INET.to_bytes(2, sys.byteorder) + port.to_bytes(2, "big")

@@ -27,7 +27,8 @@
  * "noopen" (a seccomp filter fails open() with EPERM), "nofd" (no
  * descriptor left but the socket's). -G FILE dials a listener of its own
  * once (not counted), prints "warm", and waits for FILE to exist before
- * the counted dials.
+ * the counted dials. -Z SIZE: fastopen-sendto sends SIZE bytes in one
+ * blocking call (16 MB sent to itself never returns).
  * Prints one line of counts.
  */
 #define _GNU_SOURCE
@@ -67,6 +68,8 @@ static struct {
 		char beyond[4096];
 	} named;
 	bool reuse_socket, stop_at_self;
+	char *payload;		  /* -Z: what fastopen-sendto sends, instead of the probe */
+	size_t payload_len;
 	int hold_seconds;
 	struct sockaddr_storage dest;
 	socklen_t dest_len;
@@ -130,6 +133,9 @@ static int dial_once(int fd)
 		getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
 		return err;
 	}
+	if (strcmp(s, "fastopen-sendto") == 0 && opt.payload != NULL)
+		return do_sendto(fd, opt.payload, opt.payload_len, MSG_FASTOPEN | MSG_NOSIGNAL, to,
+				 opt.dest_len) >= 0 ? 0 : errno;
 	if (strcmp(s, "fastopen-sendto") == 0)
 		return do_sendto(fd, PROBE, sizeof(PROBE), MSG_FASTOPEN | MSG_NOSIGNAL, to,
 				 opt.dest_len) >= 0 ? 0 : errno;
@@ -369,7 +375,7 @@ int main(int argc, char **argv)
 	bool try_bind = false, server = false;
 	const char *hazard = NULL, *go_file = NULL;
 	unsigned lo, hi;
-	while ((c = getopt(argc, argv, "n:t:s:uRkH:LSrmb:P:N:X:G:")) != -1) {
+	while ((c = getopt(argc, argv, "n:t:s:uRkH:LSrmb:P:N:X:G:Z:")) != -1) {
 		switch (c) {
 		case 'n': opt.count = atoi(optarg); break;
 		case 't': threads = atoi(optarg); break;
@@ -386,6 +392,10 @@ int main(int argc, char **argv)
 		case 'X': hazard = optarg; break;
 		case 'G': go_file = optarg; break;
 		case 'N': opt.namelen = (socklen_t)atoi(optarg); break;
+		case 'Z':
+			opt.payload_len = (size_t)atol(optarg);
+			opt.payload = calloc(1, opt.payload_len + 1);
+			break;
 		case 'P':
 			if (sscanf(optarg, "%u:%u", &lo, &hi) != 2 || lo > 65535 || hi > 65535)
 				return 2;

@@ -56,7 +56,7 @@ make_initramfs() {
 	done
 	cp "$build/libnoselfconn.so" "$build/noselfconn" "$root/nsc/"
 	cp "$build/tests/dial" "$build/tests/dial-static" "$build/tests/kfeatures" "$build/tests/oldkernel" \
-		"$build/tests/uring" "$root/nsc/tests/"
+		"$build/tests/uring" "$build/tests/neighbour" "$root/nsc/tests/"
 	cp "$(command -v strace)" "$root/bin/strace"
 	cp "$here/init.sh" "$root/init"
 	cp "$here/cases" "$root/nsc/cases"
