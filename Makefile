@@ -1,13 +1,25 @@
 # noselfconn — see README.md. CPPFLAGS, CFLAGS, LDFLAGS, PREFIX and DESTDIR are honoured.
-VERSION  := 0.2.0
-PREFIX   ?= /usr/local
-BINDIR   ?= $(PREFIX)/bin
-LIBDIR   ?= $(PREFIX)/lib
-MANDIR   ?= $(PREFIX)/share/man
-DATADIR  ?= $(PREFIX)/share/noselfconn
+VERSION  := 0.3.0
 CC       ?= cc
 CFLAGS   ?= -O2 -g
 BUILD    ?= build
+PREFIX   ?= /usr/local
+BINDIR   ?= $(PREFIX)/bin
+# The library in a private directory under what ld.so calls $LIB
+# (lib/x86_64-linux-gnu on Debian's amd64), as libfaketime's and torsocks'
+# are: one per architecture, so that a "$LIB" path names each loader's own.
+MULTIARCH := $(shell $(CC) -print-multiarch 2>/dev/null)
+LIBDIR   ?= $(PREFIX)/lib$(if $(MULTIARCH),/$(MULTIARCH))/noselfconn
+MANDIR   ?= $(PREFIX)/share/man
+DATADIR  ?= $(PREFIX)/share/noselfconn
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+# Where LIBDIR follows that layout, the directory $LIB is relative to, and
+# the library's path with $LIB left for ld.so to expand (else LIBDIR's own).
+LIBROOT  := $(if $(MULTIARCH),$(patsubst %/lib/$(MULTIARCH)/noselfconn,%,$(LIBDIR)),$(LIBDIR))
+PRELOAD_PATH := $(if $(filter-out $(LIBDIR),$(LIBROOT)),$(LIBROOT)/$$LIB/noselfconn,$(LIBDIR))/libnoselfconn.so
+# What names the library in /etc/ld.so.preload blocks make uninstall.
+LD_SO_PRELOAD ?= $(DESTDIR)/etc/ld.so.preload
 
 # Always on, whatever the user's flags say. The preloaded library, the
 # command and the code they share each have a folder of their own.
@@ -22,7 +34,7 @@ HARDENING := -fstack-protector-strong \
              $(shell $(CC) -fcf-protection -E -x c /dev/null >/dev/null 2>&1 && echo -fcf-protection) \
              $(if $(findstring _FORTIFY_SOURCE,$(CPPFLAGS) $(CFLAGS))$(findstring -O0,$(CFLAGS)),,-D_FORTIFY_SOURCE=2)
 NSC_CPPFLAGS := -Ishim/common -DNOSELFCONN_VERSION='"$(VERSION)"' \
-                -DNOSELFCONN_LIBDIR='"$(LIBDIR)"'
+                -DNOSELFCONN_LIBDIR='"$(LIBDIR)"' -DNOSELFCONN_PRELOAD_PATH='"$(PRELOAD_PATH)"'
 NSC_CFLAGS    = -std=gnu11 $(WARNINGS) -fvisibility=hidden -fPIC $(HARDENING) -MMD -MP
 NSC_LDFLAGS  := -Wl,-z,relro,-z,now,-z,noexecstack
 COMPILE = $(CC) $(NSC_CPPFLAGS) $(CPPFLAGS) $(NSC_CFLAGS) $(CFLAGS)
@@ -40,24 +52,34 @@ LIB          := $(BUILD)/libnoselfconn.so
 WRAPPER      := $(BUILD)/noselfconn
 EXPORTS      := $(BUILD)/exports.map
 MANPAGES     := $(BUILD)/doc/noselfconn.1 $(BUILD)/doc/libnoselfconn.7
+SYSTEMD_FILES := $(patsubst shim/%,$(BUILD)/%,$(wildcard shim/systemd/*))
+COMPLETION   := completion/noselfconn
 HELPERS      := $(patsubst tests/helpers/%.c,$(BUILD)/tests/%,$(wildcard tests/helpers/*.c))
 PRELOADS     := $(patsubst tests/preloads/%.c,$(BUILD)/tests/%.so,$(wildcard tests/preloads/*.c))
-UNIT         := $(BUILD)/tests/unit_verdict $(BUILD)/tests/unit_procnet $(BUILD)/tests/unit_report
+UNIT         := $(BUILD)/tests/unit_verdict $(BUILD)/tests/unit_procnet $(BUILD)/tests/unit_report \
+                $(BUILD)/tests/unit_preloadfile
 FUZZER       := $(BUILD)/tests/fuzz_verdict
 FUZZ_SECONDS ?= 60
 BENCH        := $(BUILD)/tests/bench $(BUILD)/tests/empty.so $(BUILD)/tests/supervise-floor
 
-.PHONY: all test test-build sanitize coverage demo demo-proxy bench lint fuzz install uninstall clean
-all: $(LIB) $(WRAPPER) $(MANPAGES)
+.PHONY: all test test-build check sanitize coverage demo demo-proxy bench lint fuzz install uninstall dist clean
+all: $(LIB) $(LIB_MIRROR) $(WRAPPER) $(MANPAGES) $(SYSTEMD_FILES) $(BUILD)/$(COMPLETION)
 
-# The installed library's directory is compiled into the command: a
-# different PREFIX or LIBDIR rebuilds what uses it.
+# The installed paths are compiled into the command and written into the
+# man pages and units: a different PREFIX or LIBDIR rebuilds what uses them.
+INSTALL_PATHS := $(PREFIX) $(BINDIR) $(LIBDIR) $(PRELOAD_PATH) $(DATADIR) $(SYSTEMDUNITDIR)
 LIBDIR_STAMP := $(BUILD)/.libdir
 $(LIBDIR_STAMP): FORCE
 	@mkdir -p $(@D)
-	@echo '$(LIBDIR)' | cmp -s - $@ || echo '$(LIBDIR)' > $@
-$(BUILD)/obj/cmd/wrapper/wrapper.o: $(LIBDIR_STAMP)
+	@echo '$(INSTALL_PATHS)' | cmp -s - $@ || echo '$(INSTALL_PATHS)' > $@
+$(call OBJ,$(wildcard shim/cmd/wrapper/*.c shim/cmd/host/*.c shim/cmd/status/*.c)): $(LIBDIR_STAMP)
 .PHONY: FORCE
+
+# The build tree mirrors ld.so's $LIB, so that a "$LIB" path names it too.
+LIB_MIRROR := $(BUILD)/lib$(if $(MULTIARCH),/$(MULTIARCH))/noselfconn/libnoselfconn.so
+$(LIB_MIRROR): $(LIB)
+	@mkdir -p $(@D)
+	ln -sf $(if $(MULTIARCH),../)../../libnoselfconn.so $@
 
 $(sort $(call OBJ,$(LIB_SRCS) $(CMD_SRCS))): $(BUILD)/obj/%.o: shim/%.c
 	@mkdir -p $(@D)
@@ -75,10 +97,26 @@ $(LIB): $(call OBJ,$(LIB_SRCS)) $(EXPORTS)
 $(WRAPPER): $(call OBJ,$(CMD_SRCS))
 	$(CC) $(CFLAGS) $(NSC_LDFLAGS) $(LDFLAGS) -o $@ $^
 
-# The version is written once, here, and generated into the man pages.
-$(MANPAGES): $(BUILD)/doc/%: shim/doc/%.in Makefile
+# The version and the installed paths are written once, here, and filled in
+# the man pages (a path's hyphens as roff's \-), the units and the drop-in.
+# ESC_DASH in a man page; FILL_IN PATH_FORM: one sed command over a template.
+ESC_DASH = $(if $(filter man,$(1)),$(subst -,\\-,$(2)),$(2))
+FILL_IN = sed -e 's|@VERSION@|$(VERSION)|g' \
+	-e 's|@BINDIR@|$(call ESC_DASH,$(1),$(BINDIR))|g' \
+	-e 's|@LIBDIR@|$(call ESC_DASH,$(1),$(LIBDIR))|g' \
+	-e 's|@PRELOAD_PATH@|$(call ESC_DASH,$(1),$(PRELOAD_PATH))|g' \
+	-e 's|@DATADIR@|$(call ESC_DASH,$(1),$(DATADIR))|g' \
+	-e 's|@SYSTEMDUNITDIR@|$(call ESC_DASH,$(1),$(SYSTEMDUNITDIR))|g' \
+	-e 's|@BASHCOMPDIR@|$(call ESC_DASH,$(1),$(BASHCOMPDIR))|g'
+$(MANPAGES): $(BUILD)/doc/%: shim/doc/%.in Makefile $(LIBDIR_STAMP)
 	@mkdir -p $(@D)
-	sed 's/@VERSION@/$(VERSION)/g' $< > $@
+	$(call FILL_IN,man) $< > $@
+$(SYSTEMD_FILES): $(BUILD)/systemd/%: shim/systemd/% Makefile $(LIBDIR_STAMP)
+	@mkdir -p $(@D)
+	$(call FILL_IN,plain) $< > $@
+$(BUILD)/$(COMPLETION): shim/$(COMPLETION)
+	@mkdir -p $(@D)
+	cp $< $@
 
 # Test programs: helpers, preloads, unit tests, the bench. Warnings as for
 # the shipped code, less what test scaffolding reads better without.
@@ -114,6 +152,7 @@ $(PRELOADS): $(BUILD)/tests/%.so: tests/preloads/%.c
 $(BUILD)/tests/unit_verdict: $(call OBJ,shim/common/verdict.c shim/common/settings.c)
 $(BUILD)/tests/unit_procnet: $(call OBJ,shim/common/procnet.c)
 $(BUILD)/tests/unit_report: $(call OBJ,shim/lib/report.c shim/common/escape.c)
+$(BUILD)/tests/unit_preloadfile: $(call OBJ,shim/common/preloadfile.c)
 $(UNIT): $(BUILD)/tests/%: tests/unit/%.c
 	@mkdir -p $(@D)
 	$(CC) $(TEST_CFLAGS) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^
@@ -135,7 +174,7 @@ $(TEST_DEPS): tests/deps.sh
 	@mkdir -p $(@D)
 	@tests/deps.sh test
 	@touch $@
-$(HELPERS) $(BUILD)/tests/dial-static $(PRELOADS) $(UNIT) $(BENCH) $(FUZZER): | $(TEST_DEPS)
+$(HELPERS) $(BUILD)/tests/dial-static $(PRELOADS) $(BENCH) $(FUZZER): | $(TEST_DEPS)
 TEST_BUILD := all $(HELPERS) $(BUILD)/tests/dial-static $(PRELOADS) $(UNIT) $(BENCH) $(FUZZER)
 test-build: $(TEST_BUILD)
 
@@ -190,22 +229,61 @@ coverage:
 bench: all $(HELPERS) $(BENCH)
 	NSC_BUILD=$(abspath $(BUILD)) tests/bench/run.sh
 
-# The drop-in example names the library where this install puts it.
+# Each file is copied beside its place, then renamed over it: a process
+# that has the old one mapped keeps it, and no process ever finds a half
+# written one (a truncated library named in /etc/ld.so.preload kills every
+# new process with SIGBUS). Every architecture's library the build tree
+# holds goes to its $LIB directory under LIBROOT.
+# INSTALL_FILE MODE SOURCE DEST
+INSTALL_FILE = install -m $(1) $(2) $(dir $(3)).$(notdir $(3)).new && mv -f $(dir $(3)).$(notdir $(3)).new $(3)
+OTHER_ARCH_LIBS = for lib in $(BUILD)/lib/*/noselfconn/libnoselfconn.so $(BUILD)/lib?*/noselfconn/libnoselfconn.so; do \
+		arch=$${lib\#$(BUILD)/}; arch=$${arch%/noselfconn/libnoselfconn.so}; \
+		[ -e "$$lib" ] && [ "$$arch" != lib/$(MULTIARCH) ] && [ '$(LIBROOT)' != '$(LIBDIR)' ] || continue; \
+		dir='$(DESTDIR)$(LIBROOT)'/$$arch/noselfconn;
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(MANDIR)/man1 \
-		$(DESTDIR)$(MANDIR)/man7 $(DESTDIR)$(DATADIR)
-	install -m 755 $(WRAPPER) $(DESTDIR)$(BINDIR)/noselfconn
-	install -m 644 $(LIB) $(DESTDIR)$(LIBDIR)/libnoselfconn.so
+		$(DESTDIR)$(MANDIR)/man7 $(DESTDIR)$(DATADIR) $(DESTDIR)$(SYSTEMDUNITDIR) $(DESTDIR)$(BASHCOMPDIR)
+	$(call INSTALL_FILE,755,$(WRAPPER),$(DESTDIR)$(BINDIR)/noselfconn)
+	$(call INSTALL_FILE,644,$(LIB),$(DESTDIR)$(LIBDIR)/libnoselfconn.so)
+	@$(OTHER_ARCH_LIBS) \
+		echo "install $$lib $$dir/libnoselfconn.so"; install -d "$$dir"; \
+		$(call INSTALL_FILE,644,"$$lib","$$dir/libnoselfconn.so") || exit 1; done
 	install -m 644 $(BUILD)/doc/noselfconn.1 $(DESTDIR)$(MANDIR)/man1/noselfconn.1
 	install -m 644 $(BUILD)/doc/libnoselfconn.7 $(DESTDIR)$(MANDIR)/man7/libnoselfconn.7
-	sed 's|=/usr/local/lib/libnoselfconn.so|=$(LIBDIR)/libnoselfconn.so|' shim/doc/systemd-dropin.conf \
-		> $(DESTDIR)$(DATADIR)/systemd-dropin.conf
+	install -m 644 $(filter %.service %.timer,$(SYSTEMD_FILES)) $(DESTDIR)$(SYSTEMDUNITDIR)/
+	install -m 644 $(filter %.conf,$(SYSTEMD_FILES)) $(DESTDIR)$(DATADIR)/
+	install -m 644 $(BUILD)/$(COMPLETION) $(DESTDIR)$(BASHCOMPDIR)/noselfconn
 
+# A library named in /etc/ld.so.preload is never removed: every process
+# would print an ld.so error (noselfconn --disable-host takes it out).
 uninstall:
+	@if [ -f '$(LD_SO_PRELOAD)' ] && \
+	    grep -qF -e '$(PRELOAD_PATH)' -e '$(LIBDIR)/libnoselfconn.so' '$(LD_SO_PRELOAD)'; then \
+		echo "noselfconn: $(LD_SO_PRELOAD) names the library: run 'noselfconn --disable-host' first" >&2; \
+		exit 1; \
+	fi
 	rm -f $(DESTDIR)$(BINDIR)/noselfconn $(DESTDIR)$(LIBDIR)/libnoselfconn.so \
 		$(DESTDIR)$(MANDIR)/man1/noselfconn.1 $(DESTDIR)$(MANDIR)/man7/libnoselfconn.7 \
-		$(DESTDIR)$(DATADIR)/systemd-dropin.conf
-	-rmdir $(DESTDIR)$(DATADIR) 2>/dev/null
+		$(patsubst $(BUILD)/systemd/%,$(DESTDIR)$(SYSTEMDUNITDIR)/%,$(filter %.service %.timer,$(SYSTEMD_FILES))) \
+		$(patsubst $(BUILD)/systemd/%,$(DESTDIR)$(DATADIR)/%,$(filter %.conf,$(SYSTEMD_FILES))) \
+		$(DESTDIR)$(BASHCOMPDIR)/noselfconn
+	@$(OTHER_ARCH_LIBS) rm -f "$$dir/libnoselfconn.so"; rmdir "$$dir" 2>/dev/null || true; done
+	-rmdir $(DESTDIR)$(LIBDIR) $(DESTDIR)$(DATADIR) 2>/dev/null
+
+# What a package build runs: the build and the unit tests, as any user,
+# with no namespace, no root and no apt (make test needs all three).
+check: all $(UNIT)
+	@for test in $(UNIT); do $$test || exit 1; done
+
+# The release tarball: what git tracks, under noselfconn-VERSION/, with
+# the last commit's time (the same tree gives the same bytes).
+DIST := $(BUILD)/noselfconn-$(VERSION).tar.gz
+dist:
+	@mkdir -p $(BUILD)
+	git ls-files -z | tar --null -T - --sort=name --owner=0 --group=0 --numeric-owner \
+		--mtime=@$$(git log -1 --format=%ct) --transform 's|^|noselfconn-$(VERSION)/|S' \
+		-cf - | gzip -9n > $(DIST)
+	@echo "$(DIST)"
 
 clean:
 	rm -rf $(BUILD)

@@ -17,7 +17,8 @@ if ! findings=$(clang-tidy --quiet shim/*/*.c shim/cmd/*/*.c -- -std=gnu11 -Ishi
 fi
 
 echo "lint: shellcheck"
-shellcheck -x demo/*.sh tests/*.sh tests/bench/*.sh tests/kernels/*.sh .ci/run
+shellcheck -x demo/*.sh tests/*.sh tests/helpers/*.sh tests/bench/*.sh tests/kernels/*.sh .ci/run
+shellcheck -s bash shim/completion/noselfconn
 # bats files are bash with bats' own variables and scoping:
 #   SC2030/SC2031: every @test runs in a subshell by design;
 #   SC2034: variables such as NSC_TEST_RANGE are read by helpers.bash;

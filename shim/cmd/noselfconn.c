@@ -1,14 +1,19 @@
 /* noselfconn: the options, and which job runs: the wrapper, --audit,
- * --supervise or --kernel (a folder each under shim/cmd/). */
+ * --supervise, --kernel, --enable-host/--disable-host or --status (a
+ * folder each under shim/cmd/). */
 #define _GNU_SOURCE
 #include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "audit/audit.h"
+#include "escape.h"
 #include "exec.h"
+#include "host/host.h"
 #include "settings.h"
+#include "status/status.h"
 #include "supervise/supervise.h"
 #include "wrapper/wrapper.h"
 
@@ -23,6 +28,7 @@ static void usage(FILE *out)
 		"       noselfconn --supervise [--fallback=preload|none] [--] COMMAND [ARG]...\n"
 		"       noselfconn --audit [--all-namespaces] [--json|--prometheus]\n"
 		"       noselfconn --audit --preloaded [--json]\n"
+		"       noselfconn --enable-host | --disable-host | --status\n"
 		"Run COMMAND so that its TCP dials never connect to themselves.\n"
 		"\n"
 		"  -m, --mode=MODE   check (default), prebind or off (NOSELFCONN_MODE)\n"
@@ -49,6 +55,12 @@ static void usage(FILE *out)
 		"                    the host, each named by a process in it\n"
 		"      --preloaded   with --audit: list the processes that carry\n"
 		"                    libnoselfconn.so (exit 0)\n"
+		"      --enable-host add the installed library to /etc/ld.so.preload, once\n"
+		"                    it loads for each architecture here: every program\n"
+		"                    started on this host from then on is guarded\n"
+		"      --disable-host\n"
+		"                    take it out of /etc/ld.so.preload again\n"
+		"      --status      what this machine offers each guard, and what it uses\n"
 		"  -h, --help        show this help and exit\n"
 		"  -V, --version     show the version and exit\n"
 		"\n"
@@ -61,9 +73,17 @@ static void usage(FILE *out)
 
 struct options {
 	bool audit, json, prometheus, all_namespaces, preloaded, supervise;
+	bool enable_host, disable_host, status;
 	bool fallback_given, setting_given; /* for check_combination() */
 	enum nsc_fallback fallback;
 };
+
+/* What the user typed, escaped: it goes back to their terminal. */
+static const char *escaped(const char *text, char *out, size_t size)
+{
+	nsc_escape(out, size, text != NULL ? text : "", 200);
+	return out;
+}
 
 /* An option's value, checked against the same table the library reads. */
 static bool parse_value(enum nsc_setting_id id, const char *value, int *out)
@@ -71,9 +91,26 @@ static bool parse_value(enum nsc_setting_id id, const char *value, int *out)
 	const struct nsc_setting *s = &nsc_settings[id];
 	if (value != NULL && *value != '\0' && nsc_parse_setting(id, value, out))
 		return true;
+	char text[1024];
 	fprintf(stderr, "noselfconn: %s: unknown value '%s' (expected %s)\n", s->option,
-		value != NULL ? value : "", s->expected);
+		escaped(value, text, sizeof(text)), s->expected);
 	return false;
+}
+
+/* getopt_long's complaint, said as ours (opterr is 0: its own messages
+ * would begin with however the command was invoked). */
+static void bad_option(int opt, const char *arg)
+{
+	char text[1024];
+	escaped(arg, text, sizeof(text));
+	if (opt == ':')
+		fprintf(stderr, "noselfconn: option '%s' needs a value\n", text);
+	else if (optopt != 0 && strncmp(arg, "--", 2) == 0)
+		fprintf(stderr, "noselfconn: option '%s' takes no value\n", text);
+	else if (optopt != 0)
+		fprintf(stderr, "noselfconn: unknown option -- '%c'\n", optopt);
+	else
+		fprintf(stderr, "noselfconn: unknown option '%s'\n", text);
 }
 
 /* -m and -l reach the library through its variables, checked here first. */
@@ -97,13 +134,18 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "prometheus", no_argument, NULL, 'P' },
 		{ "all-namespaces", no_argument, NULL, 'A' },
 		{ "preloaded", no_argument, NULL, 'p' },
+		{ "enable-host", no_argument, NULL, 'E' },
+		{ "disable-host", no_argument, NULL, 'D' },
+		{ "status", no_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int opt, fallback;
-	/* '+': options end at COMMAND, whose own options are left alone. */
-	while ((opt = getopt_long(argc, argv, "+m:l::sahV", options, NULL)) != -1) {
+	opterr = 0;
+	/* '+': options end at COMMAND, whose own options are left alone;
+	 * ':': a missing value is told apart from an unknown option. */
+	while ((opt = getopt_long(argc, argv, "+:m:l::sahV", options, NULL)) != -1) {
 		switch (opt) {
 		case 'm':
 			if (!export_setting(NSC_SETTING_MODE, optarg))
@@ -127,6 +169,9 @@ static int parse_options(int argc, char **argv, struct options *o)
 		case 'P': o->prometheus = true; break;
 		case 'A': o->all_namespaces = true; break;
 		case 'p': o->preloaded = true; break;
+		case 'E': o->enable_host = true; break;
+		case 'D': o->disable_host = true; break;
+		case 'S': o->status = true; break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -134,7 +179,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 			printf("noselfconn %s\n", NOSELFCONN_VERSION);
 			return 0;
 		default:
-			usage(stderr);
+			bad_option(opt, argv[optind - 1]);
 			return NSC_EXIT_USAGE;
 		}
 	}
@@ -154,8 +199,15 @@ static bool goes_with(bool given, bool context, const char *option, const char *
 /* Returns -1 when the options make sense together, else NSC_EXIT_USAGE. */
 static int check_combination(const struct options *o, bool has_command)
 {
-	bool running = !o->audit;
-	if (!goes_with(o->json, o->audit, "--json", "--audit") ||
+	int jobs = o->audit + o->enable_host + o->disable_host + o->status;
+	bool running = jobs == 0;
+	bool alone = !o->json && !o->prometheus && !o->all_namespaces && !o->preloaded &&
+		     !o->supervise && !o->fallback_given && !o->setting_given && !has_command &&
+		     jobs == 1;
+	if (!goes_with(o->enable_host, alone, "--enable-host", "no other option or command") ||
+	    !goes_with(o->disable_host, alone, "--disable-host", "no other option or command") ||
+	    !goes_with(o->status, alone, "--status", "no other option or command") ||
+	    !goes_with(o->json, o->audit, "--json", "--audit") ||
 	    !goes_with(o->prometheus, o->audit, "--prometheus", "--audit") ||
 	    !goes_with(o->all_namespaces, o->audit, "--all-namespaces", "--audit") ||
 	    !goes_with(o->preloaded, o->audit, "--preloaded", "--audit") ||
@@ -169,7 +221,6 @@ static int check_combination(const struct options *o, bool has_command)
 		return NSC_EXIT_USAGE;
 	if (running && !has_command) {
 		fprintf(stderr, "noselfconn: no command given\n");
-		usage(stderr);
 		return NSC_EXIT_USAGE;
 	}
 	return -1;
@@ -181,8 +232,14 @@ int main(int argc, char **argv)
 	int status = parse_options(argc, argv, &o);
 	if (status < 0)
 		status = check_combination(&o, optind < argc);
+	if (status == NSC_EXIT_USAGE) /* after the one line that says why */
+		fprintf(stderr, "Try 'noselfconn --help'.\n");
 	if (status >= 0)
 		return status;
+	if (o.enable_host || o.disable_host)
+		return nsc_host(o.enable_host);
+	if (o.status)
+		return nsc_status();
 	if (o.audit) {
 		struct nsc_audit_options audit = {
 			.format = o.json ? NSC_AUDIT_JSON
