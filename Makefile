@@ -62,7 +62,7 @@ FUZZER       := $(BUILD)/tests/fuzz_verdict
 FUZZ_SECONDS ?= 60
 BENCH        := $(BUILD)/tests/bench $(BUILD)/tests/empty.so $(BUILD)/tests/supervise-floor
 
-.PHONY: all test test-build check sanitize coverage demo demo-proxy bench lint fuzz install uninstall dist clean
+.PHONY: all test test-build check sanitize coverage demo demo-proxy bench lint fuzz install uninstall dist deb clean
 all: $(LIB) $(LIB_MIRROR) $(WRAPPER) $(MANPAGES) $(SYSTEMD_FILES) $(BUILD)/$(COMPLETION)
 
 # The installed paths are compiled into the command and written into the
@@ -284,6 +284,29 @@ dist:
 		--mtime=@$$(git log -1 --format=%ct) --transform 's|^|noselfconn-$(VERSION)/|S' \
 		-cf - | gzip -9n > $(DIST)
 	@echo "$(DIST)"
+
+# Debian packages, built from the release tarball with debhelper: the
+# tarball unpacked under $(BUILD)/deb, shim/pkg/debian copied in as debian/
+# with a changelog for VERSION, dpkg-buildpackage; the packages left in
+# $(BUILD). No debian/ directory in the source tree.
+DEB_SRC := $(BUILD)/deb/noselfconn-$(VERSION)
+deb: dist
+	@tests/deps.sh deb
+	rm -rf $(BUILD)/deb && mkdir -p $(BUILD)/deb
+	tar -C $(BUILD)/deb -xzf $(DIST)
+	cp -R shim/pkg/debian $(DEB_SRC)/debian
+	shim/pkg/changelog.sh $(VERSION) $$(git log -1 --format=%ct) > $(DEB_SRC)/debian/changelog
+	cd $(DEB_SRC) && dpkg-buildpackage -b -us -uc
+	rm -f $(BUILD)/*.deb && cp $(BUILD)/deb/*.deb $(BUILD)/
+	@ls $(BUILD)/*.deb
+
+# The packages tested: lintian, then install, upgrade and purge in a fresh
+# Debian root (debootstrap, made once and kept in $(BUILD)). Needs root and
+# the network the first time; run by CI.
+.PHONY: test-package
+test-package: deb
+	@tests/deps.sh package
+	BATS_TEST_TIMEOUT=900 bats tests/package/
 
 clean:
 	rm -rf $(BUILD)
