@@ -13,8 +13,8 @@ load helpers
 	grep -q "\"noselfconn $version\"" "$BUILD/doc/noselfconn.1"
 }
 
-# A coverage build leaves gcov's files where the user cannot write.
-# bats test_tags=no-coverage
+# It builds a plain tree of its own: nothing for the sanitizers or coverage.
+# bats test_tags=no-sanitizer,no-coverage
 @test "make dist: the tarball builds and passes make check on its own, unprivileged, without namespaces or apt" {
 	[ "$(id -u)" -eq 0 ] || skip "needs root to run make check as another user"
 	[ -e "$ROOT/.git" ] || skip "make dist needs a git checkout"
