@@ -296,7 +296,7 @@ deb: dist
 	tar -C $(BUILD)/deb -xzf $(DIST)
 	cp -R shim/pkg/debian $(DEB_SRC)/debian
 	shim/pkg/changelog.sh $(VERSION) $$(git log -1 --format=%ct) > $(DEB_SRC)/debian/changelog
-	cd $(DEB_SRC) && dpkg-buildpackage -b -us -uc
+	cd $(DEB_SRC) && dpkg-buildpackage -b -us -uc >../build.log 2>&1 || { tail -n 40 ../build.log; exit 1; }
 	rm -f $(BUILD)/*.deb && cp $(BUILD)/deb/*.deb $(BUILD)/
 	@ls $(BUILD)/*.deb
 
