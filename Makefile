@@ -1,13 +1,28 @@
 # noselfconn — see README.md. CPPFLAGS, CFLAGS, LDFLAGS, PREFIX and DESTDIR are honoured.
-VERSION  := 0.2.0
-PREFIX   ?= /usr/local
-BINDIR   ?= $(PREFIX)/bin
-LIBDIR   ?= $(PREFIX)/lib
-MANDIR   ?= $(PREFIX)/share/man
-DATADIR  ?= $(PREFIX)/share/noselfconn
+VERSION  := 0.3.0
 CC       ?= cc
 CFLAGS   ?= -O2 -g
 BUILD    ?= build
+PREFIX   ?= /usr/local
+BINDIR   ?= $(PREFIX)/bin
+# The library in a private directory under what ld.so calls $LIB
+# (lib/x86_64-linux-gnu on Debian's amd64), as libfaketime's and torsocks'
+# are: one per architecture, so that a "$LIB" path names each loader's own:
+# lib/<triplet> (Debian's 64-bit and multiarch i386 loaders), lib32
+# (libc6-i386's, which gcc-multilib's -m32 programs use). The build tree
+# mirrors that layout, $(BUILD) for the prefix.
+TRIPLET  := $(or $(shell $(CC) -print-multiarch 2>/dev/null),$(shell uname -m)-linux-gnu)
+LIBDIR   ?= $(PREFIX)/lib/$(TRIPLET)/noselfconn
+MANDIR   ?= $(PREFIX)/share/man
+DATADIR  ?= $(PREFIX)/share/noselfconn
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+# Where LIBDIR follows that layout, the directory $LIB is relative to, and
+# the library's path with $LIB left for ld.so to expand (else LIBDIR's own).
+LIBROOT  := $(patsubst %/lib/$(TRIPLET)/noselfconn,%,$(LIBDIR))
+PRELOAD_PATH := $(if $(filter-out $(LIBDIR),$(LIBROOT)),$(LIBROOT)/$$LIB/noselfconn,$(LIBDIR))/libnoselfconn.so
+# What names the library in /etc/ld.so.preload blocks make uninstall.
+LD_SO_PRELOAD ?= $(DESTDIR)/etc/ld.so.preload
 
 # Always on, whatever the user's flags say. The preloaded library, the
 # command and the code they share each have a folder of their own.
@@ -21,7 +36,8 @@ $(BUILD)/obj/lib/%.o $(BUILD)/obj/common/%.o: WARNINGS += -Wconversion
 HARDENING := -fstack-protector-strong \
              $(shell $(CC) -fcf-protection -E -x c /dev/null >/dev/null 2>&1 && echo -fcf-protection) \
              $(if $(findstring _FORTIFY_SOURCE,$(CPPFLAGS) $(CFLAGS))$(findstring -O0,$(CFLAGS)),,-D_FORTIFY_SOURCE=2)
-NSC_CPPFLAGS := -Ishim/common -DNOSELFCONN_VERSION='"$(VERSION)"'
+NSC_CPPFLAGS := -Ishim/common -DNOSELFCONN_VERSION='"$(VERSION)"' \
+                -DNOSELFCONN_LIBDIR='"$(LIBDIR)"' -DNOSELFCONN_PRELOAD_PATH='"$(PRELOAD_PATH)"'
 NSC_CFLAGS    = -std=gnu11 $(WARNINGS) -fvisibility=hidden -fPIC $(HARDENING) -MMD -MP
 NSC_LDFLAGS  := -Wl,-z,relro,-z,now,-z,noexecstack
 COMPILE = $(CC) $(NSC_CPPFLAGS) $(CPPFLAGS) $(NSC_CFLAGS) $(CFLAGS)
@@ -35,16 +51,8 @@ LIB_SRCS    := $(wildcard shim/lib/*.c) $(LIB_COMMON:%=shim/common/%.c)
 CMD_SRCS    := $(wildcard shim/cmd/*.c shim/cmd/*/*.c) $(COMMON_SRCS)
 OBJ          = $(patsubst shim/%.c,$(BUILD)/obj/%.o,$(1))
 
-# ld.so expands $$LIB in LD_PRELOAD and /etc/ld.so.preload to its own
-# directory: lib/<triplet> (Debian's 64-bit and multiarch i386 loaders),
-# lib32 (libc6-i386's, which gcc-multilib's -m32 programs use). So each
-# library lives at ROOT/<that>/noselfconn/libnoselfconn.so and one path with
-# a literal $$LIB serves every program: the build tree mirrors the install
-# ($(BUILD) for ROOT), and $(BUILD)/libnoselfconn.so names the native one.
 # The i386 library is built where the compiler can (gcc-multilib).
-TRIPLET      := $(or $(shell $(CC) -print-multiarch 2>/dev/null),$(shell uname -m)-linux-gnu)
 I386_TRIPLET := i386-linux-gnu
-LIBROOT      ?= $(PREFIX)
 LIB_IN_ROOT  := noselfconn/libnoselfconn.so
 WITH_I386    ?= $(if $(filter x86_64-linux-gnu,$(TRIPLET)),$(shell printf 'int main(void){return 0;}' | \
                   $(CC) -m32 -x c -o /dev/null - -ldl >/dev/null 2>&1 && echo yes))
@@ -56,25 +64,30 @@ LIBS         := $(LIB) $(LIB_NATIVE) $(if $(WITH_I386),$(LIB_I386) $(LIB_LIB32))
 WRAPPER      := $(BUILD)/noselfconn
 EXPORTS      := $(BUILD)/exports.map
 MANPAGES     := $(BUILD)/doc/noselfconn.1 $(BUILD)/doc/libnoselfconn.7
+SYSTEMD_FILES := $(patsubst shim/%,$(BUILD)/%,$(wildcard shim/systemd/*))
+COMPLETION   := completion/noselfconn
 HELPERS      := $(patsubst tests/helpers/%.c,$(BUILD)/tests/%,$(wildcard tests/helpers/*.c))
 PRELOADS     := $(patsubst tests/preloads/%.c,$(BUILD)/tests/%.so,$(wildcard tests/preloads/*.c))
-UNIT         := $(BUILD)/tests/unit_verdict $(BUILD)/tests/unit_procnet $(BUILD)/tests/unit_report
+UNIT         := $(BUILD)/tests/unit_verdict $(BUILD)/tests/unit_procnet $(BUILD)/tests/unit_report \
+                $(BUILD)/tests/unit_preloadfile
 FUZZER       := $(BUILD)/tests/fuzz_verdict
 FUZZ_SECONDS ?= 60
 BENCH        := $(BUILD)/tests/bench $(BUILD)/tests/empty.so $(BUILD)/tests/supervise-floor
 
-.PHONY: all test test-build test-programs sanitize coverage demo demo-proxy bench lint fuzz install uninstall clean
-all: $(LIBS) $(WRAPPER) $(MANPAGES)
+.PHONY: all test test-build test-programs check sanitize coverage demo demo-proxy bench lint fuzz \
+	install uninstall dist deb clean
+all: $(LIBS) $(WRAPPER) $(MANPAGES) $(SYSTEMD_FILES) $(BUILD)/$(COMPLETION)
 
-# Where the installed libraries are is compiled into the command: a
-# different PREFIX or LIBROOT rebuilds what uses it.
-LIBROOT_STAMP := $(BUILD)/.libroot
-$(LIBROOT_STAMP): FORCE
+# The installed paths are compiled into the command and written into the
+# man pages and units: a different PREFIX or LIBDIR rebuilds what uses them.
+INSTALL_PATHS := $(PREFIX) $(BINDIR) $(LIBDIR) $(PRELOAD_PATH) $(DATADIR) $(SYSTEMDUNITDIR)
+LIBDIR_STAMP := $(BUILD)/.libdir
+$(LIBDIR_STAMP): FORCE
 	@mkdir -p $(@D)
-	@echo '$(LIBROOT) $(TRIPLET)' | cmp -s - $@ || echo '$(LIBROOT) $(TRIPLET)' > $@
-$(BUILD)/obj/cmd/wrapper/wrapper.o: $(LIBROOT_STAMP)
-$(BUILD)/obj/cmd/wrapper/wrapper.o: NSC_CPPFLAGS += -DNOSELFCONN_LIBROOT='"$(LIBROOT)"' \
-	-DNOSELFCONN_NATIVE_LIB='"lib/$(TRIPLET)"' -DNOSELFCONN_LIB_IN_ROOT='"$(LIB_IN_ROOT)"'
+	@echo '$(INSTALL_PATHS)' | cmp -s - $@ || echo '$(INSTALL_PATHS)' > $@
+$(call OBJ,$(wildcard shim/cmd/wrapper/*.c shim/cmd/host/*.c shim/cmd/status/*.c)): $(LIBDIR_STAMP)
+# The wrapper finds the build tree's library beside itself by this path.
+$(BUILD)/obj/cmd/wrapper/wrapper.o: NSC_CPPFLAGS += -DNOSELFCONN_NATIVE_LIB='"lib/$(TRIPLET)"'
 .PHONY: FORCE
 
 $(sort $(call OBJ,$(LIB_SRCS) $(CMD_SRCS))): $(BUILD)/obj/%.o: shim/%.c
@@ -113,10 +126,26 @@ $(LIB): $(LIB_NATIVE)
 $(WRAPPER): $(call OBJ,$(CMD_SRCS))
 	$(CC) $(CFLAGS) $(NSC_LDFLAGS) $(LDFLAGS) -o $@ $^
 
-# The version is written once, here, and generated into the man pages.
-$(MANPAGES): $(BUILD)/doc/%: shim/doc/%.in Makefile
+# The version and the installed paths are written once, here, and filled in
+# the man pages (a path's hyphens as roff's \-), the units and the drop-in.
+# ESC_DASH in a man page; FILL_IN PATH_FORM: one sed command over a template.
+ESC_DASH = $(if $(filter man,$(1)),$(subst -,\\-,$(2)),$(2))
+FILL_IN = sed -e 's|@VERSION@|$(VERSION)|g' \
+	-e 's|@BINDIR@|$(call ESC_DASH,$(1),$(BINDIR))|g' \
+	-e 's|@LIBDIR@|$(call ESC_DASH,$(1),$(LIBDIR))|g' \
+	-e 's|@PRELOAD_PATH@|$(call ESC_DASH,$(1),$(PRELOAD_PATH))|g' \
+	-e 's|@DATADIR@|$(call ESC_DASH,$(1),$(DATADIR))|g' \
+	-e 's|@SYSTEMDUNITDIR@|$(call ESC_DASH,$(1),$(SYSTEMDUNITDIR))|g' \
+	-e 's|@BASHCOMPDIR@|$(call ESC_DASH,$(1),$(BASHCOMPDIR))|g'
+$(MANPAGES): $(BUILD)/doc/%: shim/doc/%.in Makefile $(LIBDIR_STAMP)
 	@mkdir -p $(@D)
-	sed 's/@VERSION@/$(VERSION)/g' $< > $@
+	$(call FILL_IN,man) $< > $@
+$(SYSTEMD_FILES): $(BUILD)/systemd/%: shim/systemd/% Makefile $(LIBDIR_STAMP)
+	@mkdir -p $(@D)
+	$(call FILL_IN,plain) $< > $@
+$(BUILD)/$(COMPLETION): shim/$(COMPLETION)
+	@mkdir -p $(@D)
+	cp $< $@
 
 # Test programs: helpers, preloads, unit tests, the bench. Warnings as for
 # the shipped code, less what test scaffolding reads better without.
@@ -140,7 +169,7 @@ $(BUILD)/tests/dial-i386: tests/helpers/dial.c
 $(BUILD)/tests/bench: tests/bench/bench.c $(call OBJ,shim/common/portrange.c shim/common/verdict.c \
 		shim/common/kguard.c shim/common/proc.c shim/common/procnet.c)
 	@mkdir -p $(@D)
-	$(CC) $(TEST_CFLAGS) $(CPPFLAGS) $(CFLAGS) $(NSC_LDFLAGS) $(LDFLAGS) -o $@ $^ -lpthread
+	$(CC) $(TEST_CFLAGS) $(CPPFLAGS) $(CFLAGS) $(NSC_LDFLAGS) $(LDFLAGS) -o $@ $(filter %.c %.o,$^) -lpthread
 
 $(BUILD)/tests/supervise-floor: tests/bench/supervise_floor.c
 	@mkdir -p $(@D)
@@ -159,6 +188,7 @@ $(PRELOADS): $(BUILD)/tests/%.so: tests/preloads/%.c
 $(BUILD)/tests/unit_verdict: $(call OBJ,shim/common/verdict.c shim/common/settings.c)
 $(BUILD)/tests/unit_procnet: $(call OBJ,shim/common/procnet.c)
 $(BUILD)/tests/unit_report: $(call OBJ,shim/lib/report.c shim/common/escape.c)
+$(BUILD)/tests/unit_preloadfile: $(call OBJ,shim/common/preloadfile.c)
 $(UNIT): $(BUILD)/tests/%: tests/unit/%.c
 	@mkdir -p $(@D)
 	$(CC) $(TEST_CFLAGS) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^
@@ -180,7 +210,7 @@ $(TEST_DEPS): tests/deps.sh
 	@mkdir -p $(@D)
 	@tests/deps.sh test
 	@touch $@
-$(HELPERS) $(BUILD)/tests/dial-static $(BUILD)/tests/dial-i386 $(PRELOADS) $(UNIT) $(BENCH) $(FUZZER): | $(TEST_DEPS)
+$(HELPERS) $(BUILD)/tests/dial-static $(BUILD)/tests/dial-i386 $(PRELOADS) $(BENCH) $(FUZZER): | $(TEST_DEPS)
 TEST_BUILD := all $(HELPERS) $(BUILD)/tests/dial-static $(DIAL_I386) $(PRELOADS) $(UNIT) $(BENCH) $(FUZZER)
 # Make again once the dependencies are in: what it builds (the i386
 # library, with gcc-multilib) was decided when this make started.
@@ -239,22 +269,84 @@ coverage:
 bench: all $(HELPERS) $(BENCH)
 	NSC_BUILD=$(abspath $(BUILD)) tests/bench/run.sh
 
-# The drop-in example names the library where this install puts it.
+# Each file is copied beside its place, then renamed over it: a process
+# that has the old one mapped keeps it, and no process ever finds a half
+# written one (a truncated library named in /etc/ld.so.preload kills every
+# new process with SIGBUS). Every architecture's library the build tree
+# holds goes to its $LIB directory under LIBROOT.
+# INSTALL_FILE MODE SOURCE DEST
+INSTALL_FILE = install -m $(1) $(2) $(dir $(3)).$(notdir $(3)).new && mv -f $(dir $(3)).$(notdir $(3)).new $(3)
+OTHER_ARCH_LIBS = for lib in $(BUILD)/lib/*/noselfconn/libnoselfconn.so $(BUILD)/lib?*/noselfconn/libnoselfconn.so; do \
+		arch=$${lib\#$(BUILD)/}; arch=$${arch%/noselfconn/libnoselfconn.so}; \
+		[ -e "$$lib" ] && [ "$$arch" != lib/$(TRIPLET) ] && [ '$(LIBROOT)' != '$(LIBDIR)' ] || continue; \
+		dir='$(DESTDIR)$(LIBROOT)'/$$arch/noselfconn;
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(MANDIR)/man1 \
-		$(DESTDIR)$(MANDIR)/man7 $(DESTDIR)$(DATADIR)
-	install -m 755 $(WRAPPER) $(DESTDIR)$(BINDIR)/noselfconn
-	install -m 644 $(LIB) $(DESTDIR)$(LIBDIR)/libnoselfconn.so
+		$(DESTDIR)$(MANDIR)/man7 $(DESTDIR)$(DATADIR) $(DESTDIR)$(SYSTEMDUNITDIR) $(DESTDIR)$(BASHCOMPDIR)
+	$(call INSTALL_FILE,755,$(WRAPPER),$(DESTDIR)$(BINDIR)/noselfconn)
+	$(call INSTALL_FILE,644,$(LIB),$(DESTDIR)$(LIBDIR)/libnoselfconn.so)
+	@$(OTHER_ARCH_LIBS) \
+		echo "install $$lib $$dir/libnoselfconn.so"; install -d "$$dir"; \
+		$(call INSTALL_FILE,644,"$$lib","$$dir/libnoselfconn.so") || exit 1; done
 	install -m 644 $(BUILD)/doc/noselfconn.1 $(DESTDIR)$(MANDIR)/man1/noselfconn.1
 	install -m 644 $(BUILD)/doc/libnoselfconn.7 $(DESTDIR)$(MANDIR)/man7/libnoselfconn.7
-	sed 's|=/usr/local/lib/libnoselfconn.so|=$(LIBDIR)/libnoselfconn.so|' shim/doc/systemd-dropin.conf \
-		> $(DESTDIR)$(DATADIR)/systemd-dropin.conf
+	install -m 644 $(filter %.service %.timer,$(SYSTEMD_FILES)) $(DESTDIR)$(SYSTEMDUNITDIR)/
+	install -m 644 $(filter %.conf,$(SYSTEMD_FILES)) $(DESTDIR)$(DATADIR)/
+	install -m 644 $(BUILD)/$(COMPLETION) $(DESTDIR)$(BASHCOMPDIR)/noselfconn
 
+# A library named in /etc/ld.so.preload is never removed: every process
+# would print an ld.so error (noselfconn --disable-host takes it out).
 uninstall:
+	@if [ -f '$(LD_SO_PRELOAD)' ] && \
+	    grep -qF -e '$(PRELOAD_PATH)' -e '$(LIBDIR)/libnoselfconn.so' '$(LD_SO_PRELOAD)'; then \
+		echo "noselfconn: $(LD_SO_PRELOAD) names the library: run 'noselfconn --disable-host' first" >&2; \
+		exit 1; \
+	fi
 	rm -f $(DESTDIR)$(BINDIR)/noselfconn $(DESTDIR)$(LIBDIR)/libnoselfconn.so \
 		$(DESTDIR)$(MANDIR)/man1/noselfconn.1 $(DESTDIR)$(MANDIR)/man7/libnoselfconn.7 \
-		$(DESTDIR)$(DATADIR)/systemd-dropin.conf
-	-rmdir $(DESTDIR)$(DATADIR) 2>/dev/null
+		$(patsubst $(BUILD)/systemd/%,$(DESTDIR)$(SYSTEMDUNITDIR)/%,$(filter %.service %.timer,$(SYSTEMD_FILES))) \
+		$(patsubst $(BUILD)/systemd/%,$(DESTDIR)$(DATADIR)/%,$(filter %.conf,$(SYSTEMD_FILES))) \
+		$(DESTDIR)$(BASHCOMPDIR)/noselfconn
+	@$(OTHER_ARCH_LIBS) rm -f "$$dir/libnoselfconn.so"; rmdir "$$dir" 2>/dev/null || true; done
+	-rmdir $(DESTDIR)$(LIBDIR) $(DESTDIR)$(DATADIR) 2>/dev/null
+
+# What a package build runs: the build and the unit tests, as any user,
+# with no namespace, no root and no apt (make test needs all three).
+check: all $(UNIT)
+	@for test in $(UNIT); do $$test || exit 1; done
+
+# The release tarball: what git tracks, under noselfconn-VERSION/, with
+# the last commit's time (the same tree gives the same bytes).
+DIST := $(BUILD)/noselfconn-$(VERSION).tar.gz
+dist:
+	@mkdir -p $(BUILD)
+	git ls-files -z | tar --null -T - --sort=name --owner=0 --group=0 --numeric-owner \
+		--mtime=@$$(git log -1 --format=%ct) --transform 's|^|noselfconn-$(VERSION)/|S' \
+		-cf - | gzip -9n > $(DIST)
+	@echo "$(DIST)"
+
+# Debian packages, built from the release tarball with debhelper: the
+# tarball unpacked under $(BUILD)/deb, shim/pkg/debian copied in as debian/
+# with a changelog for VERSION, dpkg-buildpackage; the packages left in
+# $(BUILD). No debian/ directory in the source tree.
+DEB_SRC := $(BUILD)/deb/noselfconn-$(VERSION)
+deb: dist
+	@tests/deps.sh deb
+	rm -rf $(BUILD)/deb && mkdir -p $(BUILD)/deb
+	tar -C $(BUILD)/deb -xzf $(DIST)
+	cp -R shim/pkg/debian $(DEB_SRC)/debian
+	shim/pkg/changelog.sh $(VERSION) $$(git log -1 --format=%ct) > $(DEB_SRC)/debian/changelog
+	cd $(DEB_SRC) && dpkg-buildpackage -b -us -uc >../build.log 2>&1 || { tail -n 40 ../build.log; exit 1; }
+	rm -f $(BUILD)/*.deb && cp $(BUILD)/deb/*.deb $(BUILD)/
+	@ls $(BUILD)/*.deb
+
+# The packages tested: lintian, then install, upgrade and purge in a fresh
+# Debian root (debootstrap, made once and kept in $(BUILD)). Needs root and
+# the network the first time; run by CI.
+.PHONY: test-package
+test-package: deb
+	@tests/deps.sh package
+	BATS_TEST_TIMEOUT=900 bats tests/package/
 
 clean:
 	rm -rf $(BUILD)

@@ -49,6 +49,7 @@ teardown() {
 import json, sys
 raw = open(sys.argv[1], "rb").read().decode("utf-8", "strict")
 report = json.loads(raw)
+assert report["format_version"] == 1
 by_inode = {ns["netns_inode"]: ns for ns in report["namespaces"]}
 a, b = by_inode[int(sys.argv[2])], by_inode[int(sys.argv[3])]
 assert len(by_inode) == len(report["namespaces"]) >= 3  # and the host's

@@ -39,6 +39,7 @@ teardown() {
 	"$PYTHON3" - "$BATS_TEST_TMPDIR/report.json" "$with" "$without" "$(id -u)" <<'PY'
 import json, sys
 report = json.loads(open(sys.argv[1], "rb").read().decode("utf-8", "strict"))
+assert report["format_version"] == 1
 pids = {p["pid"]: p for p in report["preloaded"]}
 assert int(sys.argv[2]) in pids and int(sys.argv[3]) not in pids
 me = pids[int(sys.argv[2])]

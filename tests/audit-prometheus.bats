@@ -45,6 +45,9 @@ setup() {
 	echo "$output"
 	grep -Fqx 'noselfconn_audit_success{} 1' <<<"$output"
 	[ "$(grep -c '^noselfconn_self_connections{.*} 0$' <<<"$output")" -eq 2 ]
+	# Which noselfconn wrote it, as exporters say so.
+	grep -Fqx "noselfconn_build_info{version=\"$("$WRAPPER" --version | cut -d' ' -f2)\"} 1" <<<"$output"
+	grep -Fqx 'TYPE noselfconn_build_info gauge' <<<"$output"
 }
 
 @test "a failed audit: noselfconn_audit_success 0, still parseable, exit 125" {
@@ -58,5 +61,6 @@ setup() {
 	echo "$output"
 	[ "$status" -eq 0 ]
 	grep -Fqx 'noselfconn_audit_success{} 0' <<<"$output"
+	grep -q '^noselfconn_build_info{version=".*"} 1$' <<<"$output"
 	[ "$(grep -c '^noselfconn_self_connections' <<<"$output")" -eq 0 ]
 }

@@ -72,6 +72,7 @@ setup() {
 	"$PYTHON3" -c '
 import json, sys
 report = json.loads(sys.argv[1])
+assert report["format_version"] == 1
 assert report["ephemeral_range"] == [50000, 50010]
 [self] = report["self_connections"]
 assert (self["address"], self["port"], self["state"]) == ("127.0.0.1", 50000, "ESTABLISHED")
@@ -105,6 +106,21 @@ assert report["sysctl"] == "sysctl -w net.ipv4.ip_local_reserved_ports=50004"
 	[ "$status" -eq 2 ]
 	run "$WRAPPER" --help
 	[[ "$output" == *"--prometheus"* && "$output" == *"--all-namespaces"* && "$output" == *"--preloaded"* ]]
+}
+
+@test "--all-namespaces without root says it sees only its own namespaces" {
+	[ "$(id -u)" -eq 0 ] || skip "needs root to compare with an unprivileged user"
+	require_netns
+	local readable
+	readable=$(readable_copy "$WRAPPER")
+	run --separate-stderr in_netns setpriv --reuid=65534 --regid=65534 --clear-groups \
+		"$readable/noselfconn" --audit --all-namespaces
+	echo "$stderr"
+	[ "$status" -eq 0 ]
+	# (less what a coverage build's gcov says as a user who cannot write)
+	[ "$(grep -v '^profiling:' <<<"$stderr")" = "noselfconn: audit: not root: --all-namespaces sees only this namespace and those of this user's own processes" ]
+	run --separate-stderr in_netns "$WRAPPER" --audit --all-namespaces
+	[ -z "$stderr" ]
 }
 
 @test "a 256 KiB stack and the most fragmented reserved set: every port comes back, none dropped" {

@@ -72,17 +72,22 @@ fresh_build() {
 
 @test "install and uninstall honour PREFIX and DESTDIR" {
 	local dest="$BATS_TEST_TMPDIR/dest"
-	run make -C "$ROOT" install DESTDIR="$dest" PREFIX=/opt/nsc
+	# A build of its own: another PREFIX rebuilds what has the paths in it.
+	run make -C "$ROOT" install DESTDIR="$dest" PREFIX=/opt/nsc BUILD="$BATS_TEST_TMPDIR/build"
 	[ "$status" -eq 0 ]
 	[ -x "$dest/opt/nsc/bin/noselfconn" ]
-	[ -f "$dest/opt/nsc/lib/libnoselfconn.so" ]
-	run make -C "$ROOT" uninstall DESTDIR="$dest" PREFIX=/opt/nsc
+	[ -f "$dest/opt/nsc/$LIB_SUBDIR/libnoselfconn.so" ]
+	run make -C "$ROOT" uninstall DESTDIR="$dest" PREFIX=/opt/nsc BUILD="$BATS_TEST_TMPDIR/build"
 	[ ! -e "$dest/opt/nsc/bin/noselfconn" ]
-	[ ! -e "$dest/opt/nsc/lib/libnoselfconn.so" ]
+	[ ! -e "$dest/opt/nsc/$LIB_SUBDIR/libnoselfconn.so" ]
+	[ -z "$(find "$dest" -type f)" ]
 }
 
-@test "the default PREFIX is /usr/local" {
+@test "the default PREFIX is /usr/local; the library in a private directory under \$LIB" {
 	run make -C "$ROOT" -n install DESTDIR=/stage
-	grep -q '/stage/usr/local/lib/libnoselfconn.so' <<<"$output"
+	grep -q "/stage/usr/local/$LIB_SUBDIR/libnoselfconn.so" <<<"$output"
 	grep -q '/stage/usr/local/bin/noselfconn' <<<"$output"
+	# LIBDIR elsewhere: that directory, and no $LIB path to name it.
+	run make -C "$ROOT" -n install DESTDIR=/stage LIBDIR=/opt/private
+	grep -q "/stage/opt/private/libnoselfconn.so" <<<"$output"
 }

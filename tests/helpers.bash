@@ -12,7 +12,31 @@ LIB="$BUILD/libnoselfconn.so"
 WRAPPER="$BUILD/noselfconn"
 DIAL="$BUILD/tests/dial"
 TARGET=50000              # even, like the range's low end: connect() tries it
+# Where make install puts the library under PREFIX: ld.so's $LIB for this
+# compiler, then a directory of its own.
+LIB_SUBDIR="lib/$(cc -print-multiarch)/noselfconn"
+# every_lib ROOT: the path that names ROOT's library for every loader: ld.so
+# expands $LIB to its own directory (what the wrapper preloads).
+# shellcheck disable=SC2016 # $LIB is for ld.so, not the shell
+every_lib() { echo "$1/"'$LIB'"/noselfconn/libnoselfconn.so"; }
 NARROW_RANGE="50000 50010"
+
+# readable_copy FILE...: copies of FILE... in a directory of the test's own
+# that any user may enter, for what runs as another user: the checkout may
+# sit where others cannot go (root's home, a mktemp -d). Prints the directory.
+readable_copy() {
+	local dir="$BATS_TEST_TMPDIR/readable" up
+	mkdir -p "$dir"
+	cp "$@" "$dir/"
+	chmod a+rX "$dir" "$dir"/*
+	# Each directory above it may be entered (not listed) by anyone.
+	up=$(dirname "$dir")
+	while [ "$up" != / ] && [ "$up" != /tmp ]; do
+		chmod a+x "$up"
+		up=$(dirname "$up")
+	done
+	echo "$dir"
+}
 
 # Picks how to get a private network namespace, or skips (fails under CI).
 require_netns() {

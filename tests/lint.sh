@@ -17,10 +17,12 @@ if ! findings=$(clang-tidy --quiet shim/*/*.c shim/cmd/*/*.c -- -std=gnu11 -Ishi
 fi
 
 echo "lint: shellcheck"
-shellcheck -x demo/*.sh tests/*.sh tests/bench/*.sh tests/kernels/*.sh .ci/run
+shellcheck -x demo/*.sh tests/*.sh tests/helpers/*.sh tests/bench/*.sh tests/kernels/*.sh \
+	tests/package/*.sh shim/pkg/*.sh shim/pkg/debian/*.prerm .ci/run
+shellcheck -s bash shim/completion/noselfconn
 # bats files are bash with bats' own variables and scoping:
 #   SC2030/SC2031: every @test runs in a subshell by design;
 #   SC2034: variables such as NSC_TEST_RANGE are read by helpers.bash;
 #   SC2154: $output, $status and $stderr are set by bats' `run`.
-shellcheck -s bash -e SC2030,SC2031,SC2034,SC2154 -S warning tests/*.bats tests/helpers.bash
+shellcheck -s bash -e SC2030,SC2031,SC2034,SC2154 -S warning tests/*.bats tests/package/*.bats tests/helpers.bash
 echo "lint: clean"

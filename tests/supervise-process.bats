@@ -116,7 +116,10 @@ start_tree() {
 @test "supervised unprivileged: a process it cannot read is named once, never silently passed" {
 	require_root
 	require_netns
-	run --separate-stderr in_netns "${AS_NOBODY[@]}" "$WRAPPER" --supervise "$RAWCALL" -D -n 100 127.0.0.1 "$TARGET"
+	local readable
+	readable=$(readable_copy "$WRAPPER" "$RAWCALL")
+	run --separate-stderr in_netns "${AS_NOBODY[@]}" "$readable/noselfconn" --supervise \
+		"$readable/rawcall" -D -n 100 127.0.0.1 "$TARGET"
 	echo "$stderr"
 	[ "$status" -eq 0 ]
 	expect attempts 100

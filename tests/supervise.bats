@@ -114,9 +114,12 @@ NETNS_SCRIPT='
 @test "supervised: unprivileged, a command in a user and network namespace of its own" {
 	require_root
 	NSC_TEST_RANGE="40000 40010"
-	run in_netns "${AS_NOBODY[@]}" unshare -rn sh -c "$NETNS_SCRIPT" "$STATIC"
+	local readable
+	readable=$(readable_copy "$WRAPPER" "$STATIC")
+	run in_netns "${AS_NOBODY[@]}" unshare -rn sh -c "$NETNS_SCRIPT" "$readable/dial-static"
 	[ "$(grep -c 'self=[1-9]' <<<"$output")" -eq 1 ]
-	run in_netns "${AS_NOBODY[@]}" "$WRAPPER" --supervise unshare -rn sh -c "$NETNS_SCRIPT" "$STATIC"
+	run in_netns "${AS_NOBODY[@]}" "$readable/noselfconn" --supervise unshare -rn sh -c "$NETNS_SCRIPT" \
+		"$readable/dial-static"
 	echo "$output"
 	[ "$status" -eq 0 ]
 	[ "$(grep -c '^attempts=50 self=0 refused=50 ' <<<"$output")" -eq 1 ]

@@ -23,3 +23,10 @@ load helpers
 	[ "$status" -eq 0 ]
 	[[ "$output" == *" 0 failed"* ]]
 }
+
+@test "unit tests of /etc/ld.so.preload's entries, added once and taken out exactly" {
+	run "$BUILD/tests/unit_preloadfile"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *" 0 failed"* ]]
+}

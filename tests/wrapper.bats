@@ -3,10 +3,6 @@
 
 load helpers
 
-# What the wrapper preloads: ROOT/$LIB/..., which each loader expands to its
-# own library (tests/i386.bats).
-# shellcheck disable=SC2016
-every_lib() { echo "$1/"'$LIB'"/noselfconn/libnoselfconn.so"; }
 
 @test "--help and --version" {
 	run "$WRAPPER" --help
@@ -39,6 +35,60 @@ every_lib() { echo "$1/"'$LIB'"/noselfconn/libnoselfconn.so"; }
 	[ "$status" -eq 2 ]
 	run "$WRAPPER" --log=carrier-pigeon true
 	[ "$status" -eq 2 ]
+}
+
+# usage_error ARGS...: exit 2, nothing on stdout, and on stderr one line
+# that says why, then where to look.
+usage_error() {
+	run --separate-stderr "$WRAPPER" "$@"
+	echo "$* -> $stderr"
+	[ "$status" -eq 2 ]
+	[ -z "$output" ]
+	[ "$(wc -l <<<"$stderr")" -eq 2 ]
+	[[ "$(sed -n 1p <<<"$stderr")" == "noselfconn: "* ]]
+	[ "$(sed -n 2p <<<"$stderr")" = "Try 'noselfconn --help'." ]
+}
+
+@test "a usage error: one line that says why, then Try 'noselfconn --help'." {
+	usage_error
+	[ "$(sed -n 1p <<<"$stderr")" = "noselfconn: no command given" ]
+	usage_error --bogus true
+	[ "$(sed -n 1p <<<"$stderr")" = "noselfconn: unknown option '--bogus'" ]
+	usage_error -x true
+	[ "$(sed -n 1p <<<"$stderr")" = "noselfconn: unknown option -- 'x'" ]
+	usage_error --mode
+	[ "$(sed -n 1p <<<"$stderr")" = "noselfconn: option '--mode' needs a value" ]
+	usage_error -m
+	usage_error --audit=yes
+	[ "$(sed -n 1p <<<"$stderr")" = "noselfconn: option '--audit=yes' takes no value" ]
+	usage_error --mode=sometimes true
+	usage_error --json true
+	usage_error --audit true
+	usage_error --status --audit
+	usage_error --enable-host true
+	usage_error --enable-host --disable-host
+	usage_error --fallback=none true
+	# What the user typed comes back escaped.
+	usage_error $'--\e]0;x' true
+	[ "$(sed -n 1p <<<"$stderr")" = "noselfconn: unknown option '--\x1b]0;x\x07'" ]
+}
+
+@test "every message says noselfconn:, however the command was invoked" {
+	local dir="$BATS_TEST_TMPDIR/bin"
+	mkdir -p "$dir"
+	cp "$WRAPPER" "$dir/nsc"
+	cp -a "$BUILD/lib" "$dir/"
+	local invoked
+	for invoked in "$dir/nsc" "./nsc"; do
+		run --separate-stderr bash -c 'cd "$1" && "$2" --bogus' - "$dir" "$invoked"
+		[ "$(sed -n 1p <<<"$stderr")" = "noselfconn: unknown option '--bogus'" ]
+		run --separate-stderr bash -c 'cd "$1" && "$2" --mode' - "$dir" "$invoked"
+		[ "$(sed -n 1p <<<"$stderr")" = "noselfconn: option '--mode' needs a value" ]
+		run -127 --separate-stderr bash -c 'cd "$1" && "$2" no-such-command' - "$dir" "$invoked"
+		[ "$stderr" = "noselfconn: cannot run 'no-such-command': No such file or directory" ]
+	done
+	run --separate-stderr bash -c 'exec -a "weird name" "$1" -q' - "$WRAPPER"
+	[ "$(sed -n 1p <<<"$stderr")" = "noselfconn: unknown option -- 'q'" ]
 }
 
 @test "adds the library to LD_PRELOAD, after what is there, once" {
@@ -76,16 +126,11 @@ every_lib() { echo "$1/"'$LIB'"/noselfconn/libnoselfconn.so"; }
 }
 
 @test "installed: finds the library at the installed path" {
-	# The installed layout is the build tree's lib mirror under PREFIX
-	# (make install copies it; here by hand, to test the wrapper alone).
-	local prefix="$BATS_TEST_TMPDIR/prefix" build="$BATS_TEST_TMPDIR/build"
-	make -C "$ROOT" -s all PREFIX="$prefix" BUILD="$build" >/dev/null
-	mkdir -p "$prefix/bin"
-	cp "$build/noselfconn" "$prefix/bin/"
-	cp -a "$build/lib" "$prefix/"
+	local prefix="$BATS_TEST_TMPDIR/prefix"
+	make -C "$ROOT" -s install PREFIX="$prefix" BUILD="$BATS_TEST_TMPDIR/build" >/dev/null
 	LD_PRELOAD="${NSC_SANITIZER_RUNTIME:-}" run "$prefix/bin/noselfconn" sh -c 'echo "$LD_PRELOAD"'
 	[ "$output" = "$SANITIZER_PRELOAD$(every_lib "$prefix")" ]
-	rm -r "${prefix:?}/lib"
+	rm "$prefix/$LIB_SUBDIR/libnoselfconn.so"
 	run --separate-stderr "$prefix/bin/noselfconn" true
 	[ "$status" -eq 125 ]
 	[[ "$stderr" == *"cannot find lib/"*"/noselfconn/libnoselfconn.so"* ]]

@@ -1,15 +1,20 @@
 /* noselfconn: the options, and which job runs: the wrapper, --audit,
- * --supervise or --kernel (a folder each under shim/cmd/). */
+ * --supervise, --kernel, --enable-host/--disable-host or --status (a
+ * folder each under shim/cmd/). */
 #define _GNU_SOURCE
 #include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "audit/audit.h"
+#include "escape.h"
 #include "exec.h"
+#include "host/host.h"
 #include "kernel/kernel.h"
 #include "settings.h"
+#include "status/status.h"
 #include "supervise/supervise.h"
 #include "wrapper/wrapper.h"
 
@@ -26,6 +31,7 @@ static void usage(FILE *out)
 		"       noselfconn --audit --preloaded [--json]\n"
 		"       noselfconn --kernel CGROUP | --kernel --check\n"
 		"       noselfconn --kernel --pin DIR | --unpin DIR | --detach CGROUP\n"
+		"       noselfconn --enable-host | --disable-host | --status\n"
 		"Run COMMAND so that its TCP dials never connect to themselves.\n"
 		"\n"
 		"  -m, --mode=MODE   check (default), prebind or off (NOSELFCONN_MODE)\n"
@@ -63,6 +69,12 @@ static void usage(FILE *out)
 		"                    the host, each named by a process in it\n"
 		"      --preloaded   with --audit: list the processes that carry\n"
 		"                    libnoselfconn.so (exit 0)\n"
+		"      --enable-host add the installed library to /etc/ld.so.preload, once\n"
+		"                    it loads for each architecture here: every program\n"
+		"                    started on this host from then on is guarded\n"
+		"      --disable-host\n"
+		"                    take it out of /etc/ld.so.preload again\n"
+		"      --status      what this machine offers each guard, and what it uses\n"
 		"  -h, --help        show this help and exit\n"
 		"  -V, --version     show the version and exit\n"
 		"\n"
@@ -75,11 +87,19 @@ static void usage(FILE *out)
 
 struct options {
 	bool audit, json, prometheus, all_namespaces, preloaded, supervise;
+	bool enable_host, disable_host, status;
 	bool kernel, check;
 	const char *pin, *unpin, *detach; /* --kernel's other tasks */
 	bool fallback_given, setting_given; /* for check_combination() */
 	enum nsc_fallback fallback;
 };
+
+/* What the user typed, escaped: it goes back to their terminal. */
+static const char *escaped(const char *text, char *out, size_t size)
+{
+	nsc_escape(out, size, text != NULL ? text : "", 200);
+	return out;
+}
 
 /* An option's value, checked against the same table the library reads. */
 static bool parse_value(enum nsc_setting_id id, const char *value, int *out)
@@ -87,9 +107,26 @@ static bool parse_value(enum nsc_setting_id id, const char *value, int *out)
 	const struct nsc_setting *s = &nsc_settings[id];
 	if (value != NULL && *value != '\0' && nsc_parse_setting(id, value, out))
 		return true;
+	char text[1024];
 	fprintf(stderr, "noselfconn: %s: unknown value '%s' (expected %s)\n", s->option,
-		value != NULL ? value : "", s->expected);
+		escaped(value, text, sizeof(text)), s->expected);
 	return false;
+}
+
+/* getopt_long's complaint, said as ours (opterr is 0: its own messages
+ * would begin with however the command was invoked). */
+static void bad_option(int opt, const char *arg)
+{
+	char text[1024];
+	escaped(arg, text, sizeof(text));
+	if (opt == ':')
+		fprintf(stderr, "noselfconn: option '%s' needs a value\n", text);
+	else if (optopt != 0 && strncmp(arg, "--", 2) == 0)
+		fprintf(stderr, "noselfconn: option '%s' takes no value\n", text);
+	else if (optopt != 0)
+		fprintf(stderr, "noselfconn: unknown option -- '%c'\n", optopt);
+	else
+		fprintf(stderr, "noselfconn: unknown option '%s'\n", text);
 }
 
 /* -m and -l reach the library through its variables, checked here first. */
@@ -117,14 +154,19 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "check", no_argument, NULL, 'C' },
 		{ "pin", required_argument, NULL, 'I' },
 		{ "unpin", required_argument, NULL, 'U' },
-		{ "detach", required_argument, NULL, 'D' },
+		{ "detach", required_argument, NULL, 'T' },
+		{ "enable-host", no_argument, NULL, 'E' },
+		{ "disable-host", no_argument, NULL, 'D' },
+		{ "status", no_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int opt, fallback;
-	/* '+': options end at COMMAND, whose own options are left alone. */
-	while ((opt = getopt_long(argc, argv, "+m:l::sakhV", options, NULL)) != -1) {
+	opterr = 0;
+	/* '+': options end at COMMAND, whose own options are left alone;
+	 * ':': a missing value is told apart from an unknown option. */
+	while ((opt = getopt_long(argc, argv, "+:m:l::sakhV", options, NULL)) != -1) {
 		switch (opt) {
 		case 'm':
 			if (!export_setting(NSC_SETTING_MODE, optarg))
@@ -152,7 +194,10 @@ static int parse_options(int argc, char **argv, struct options *o)
 		case 'C': o->check = true; break;
 		case 'I': o->pin = optarg; break;
 		case 'U': o->unpin = optarg; break;
-		case 'D': o->detach = optarg; break;
+		case 'T': o->detach = optarg; break;
+		case 'E': o->enable_host = true; break;
+		case 'D': o->disable_host = true; break;
+		case 'S': o->status = true; break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -160,7 +205,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 			printf("noselfconn %s\n", NOSELFCONN_VERSION);
 			return 0;
 		default:
-			usage(stderr);
+			bad_option(opt, argv[optind - 1]);
 			return NSC_EXIT_USAGE;
 		}
 	}
@@ -177,27 +222,39 @@ static bool goes_with(bool given, bool context, const char *option, const char *
 	return true;
 }
 
-/* Returns -1 when the options make sense together, else NSC_EXIT_USAGE. */
-static int check_combination(const struct options *o, bool has_command)
+/* --kernel: CGROUP, or exactly one of its other tasks; false after the one
+ * line that says why not. */
+static bool kernel_options_fit(const struct options *o, int operands)
 {
-	bool running = !o->audit && !o->kernel;
 	int tasks = o->check + (o->pin != NULL) + (o->unpin != NULL) + (o->detach != NULL);
-	bool kernel_task = tasks > 0;
-	if (!goes_with(kernel_task, o->kernel, "--check, --pin, --unpin and --detach", "--kernel") ||
-	    !goes_with(o->kernel, !o->audit && !o->supervise && !o->setting_given,
-		       "--kernel", "no --audit, --supervise, --mode or --log") ||
+	if (!goes_with(tasks > 0, o->kernel, "--check, --pin, --unpin and --detach", "--kernel") ||
 	    !goes_with(tasks > 1, false, "--check, --pin, --unpin and --detach", "none of the others"))
-		return NSC_EXIT_USAGE;
-	if (o->kernel) {
-		/* CGROUP, or one of the tasks: exactly one. */
-		if (has_command == kernel_task) {
-			fprintf(stderr, "noselfconn: --kernel takes a cgroup, or one of --check, --pin, "
-					"--unpin, --detach\n");
-			return NSC_EXIT_USAGE;
-		}
-		return -1;
+		return false;
+	if (o->kernel && operands != (tasks == 0)) {
+		fprintf(stderr, "noselfconn: --kernel takes one cgroup, or one of --check, --pin, "
+				"--unpin, --detach\n");
+		return false;
 	}
-	if (!goes_with(o->json, o->audit, "--json", "--audit") ||
+	return true;
+}
+
+/* Returns -1 when the options make sense together, else NSC_EXIT_USAGE. */
+static int check_combination(const struct options *o, int operands)
+{
+	bool has_command = operands > 0;
+	int jobs = o->audit + o->kernel + o->enable_host + o->disable_host + o->status;
+	bool running = jobs == 0;
+	if (!kernel_options_fit(o, operands))
+		return NSC_EXIT_USAGE;
+	if (o->kernel)
+		has_command = false; /* CGROUP, checked above */
+	bool alone = !o->json && !o->prometheus && !o->all_namespaces && !o->preloaded &&
+		     !o->supervise && !o->fallback_given && !o->setting_given && !has_command &&
+		     jobs == 1;
+	if (!goes_with(o->enable_host, alone, "--enable-host", "no other option or command") ||
+	    !goes_with(o->disable_host, alone, "--disable-host", "no other option or command") ||
+	    !goes_with(o->status, alone, "--status", "no other option or command") ||
+	    !goes_with(o->json, o->audit, "--json", "--audit") ||
 	    !goes_with(o->prometheus, o->audit, "--prometheus", "--audit") ||
 	    !goes_with(o->all_namespaces, o->audit, "--all-namespaces", "--audit") ||
 	    !goes_with(o->preloaded, o->audit, "--preloaded", "--audit") ||
@@ -205,25 +262,22 @@ static int check_combination(const struct options *o, bool has_command)
 	    !goes_with(o->preloaded, !o->prometheus && !o->all_namespaces, "--preloaded",
 		       "--audit [--json], not --prometheus or --all-namespaces") ||
 	    !goes_with(o->fallback_given, o->supervise, "--fallback", "--supervise") ||
-	    !goes_with(o->supervise, running, "--supervise", "a command, not --audit") ||
-	    !goes_with(o->setting_given, running, "--mode and --log", "a command, not --audit") ||
+	    !goes_with(o->supervise, running, "--supervise", "a command, not --audit or --kernel") ||
+	    !goes_with(o->setting_given, running, "--mode and --log",
+		       "a command, not --audit or --kernel") ||
+	    !goes_with(o->audit && o->kernel, false, "--audit", "no --kernel") ||
 	    !goes_with(has_command, running, "a command", "no --audit"))
 		return NSC_EXIT_USAGE;
 	if (running && !has_command) {
 		fprintf(stderr, "noselfconn: no command given\n");
-		usage(stderr);
 		return NSC_EXIT_USAGE;
 	}
 	return -1;
 }
 
 /* --kernel: one of its tasks, or guarding CGROUP. */
-static int run_kernel(const struct options *o, int argc, char **argv)
+static int run_kernel(const struct options *o, const char *cgroup)
 {
-	if (optind < argc && optind + 1 != argc) {
-		fprintf(stderr, "noselfconn: --kernel takes one cgroup\n");
-		return NSC_EXIT_USAGE;
-	}
 	if (o->check)
 		return nsc_kernel_check();
 	if (o->pin != NULL)
@@ -232,7 +286,7 @@ static int run_kernel(const struct options *o, int argc, char **argv)
 		return nsc_kernel_unpin(o->unpin);
 	if (o->detach != NULL)
 		return nsc_kernel_detach(o->detach);
-	return nsc_kernel_guard(argv[optind]);
+	return nsc_kernel_guard(cgroup);
 }
 
 int main(int argc, char **argv)
@@ -240,9 +294,17 @@ int main(int argc, char **argv)
 	struct options o = { .fallback = NSC_FALLBACK_PRELOAD };
 	int status = parse_options(argc, argv, &o);
 	if (status < 0)
-		status = check_combination(&o, optind < argc);
+		status = check_combination(&o, argc - optind);
+	if (status == NSC_EXIT_USAGE) /* after the one line that says why */
+		fprintf(stderr, "Try 'noselfconn --help'.\n");
 	if (status >= 0)
 		return status;
+	if (o.enable_host || o.disable_host)
+		return nsc_host(o.enable_host);
+	if (o.status)
+		return nsc_status();
+	if (o.kernel)
+		return run_kernel(&o, argv[optind]);
 	if (o.audit) {
 		struct nsc_audit_options audit = {
 			.format = o.json ? NSC_AUDIT_JSON
@@ -252,8 +314,6 @@ int main(int argc, char **argv)
 		};
 		return nsc_audit(&audit);
 	}
-	if (o.kernel)
-		return run_kernel(&o, argc, argv);
 	if (o.supervise) {
 		status = nsc_supervise(&argv[optind], o.fallback);
 		if (status != NSC_SUPERVISE_UNAVAILABLE)

@@ -364,6 +364,9 @@ static bool find_namespaces(struct nsc_report *report)
 		fprintf(stderr, "noselfconn: audit: cannot read /proc/self/ns/net\n");
 		return false;
 	}
+	if (report->all_namespaces && geteuid() != 0)
+		fprintf(stderr, "noselfconn: audit: not root: --all-namespaces sees only this "
+				"namespace and those of this user's own processes\n");
 	DIR *proc = report->all_namespaces ? opendir("/proc") : NULL;
 	if (report->all_namespaces && proc == NULL) {
 		fprintf(stderr, "noselfconn: audit: /proc: %s\n", strerror(errno));

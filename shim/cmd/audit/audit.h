@@ -14,6 +14,10 @@
 
 enum nsc_audit_format { NSC_AUDIT_TEXT, NSC_AUDIT_JSON, NSC_AUDIT_PROMETHEUS };
 
+/* The JSON's "format_version": raised when a key changes meaning or goes;
+ * a new key may come within a version. */
+#define NSC_AUDIT_JSON_VERSION 1
+
 struct nsc_audit_options {
 	enum nsc_audit_format format;
 	bool all_namespaces; /* every network namespace on the host (root) */

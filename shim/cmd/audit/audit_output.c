@@ -15,6 +15,10 @@
 
 #include "escape.h"
 
+#ifndef NOSELFCONN_VERSION
+#define NOSELFCONN_VERSION "unknown"
+#endif
+
 #define CMDLINE_SHOWN 256 /* bytes of a command line printed as text */
 
 static bool print_failed;
@@ -209,9 +213,14 @@ static void print_findings_json(const struct nsc_report *r, const char *name,
 	printf("]");
 }
 
-static void print_netns_json(const struct nsc_report *r, const struct nsc_netns *ns)
+/* `top`: the object is the whole output, and says its format's version. */
+static void print_netns_json(const struct nsc_report *r, const struct nsc_netns *ns, bool top)
 {
-	printf("{\"netns\":\"net:[%lu]\",\"netns_inode\":%lu,\"current\":%s", ns->inode,
+	if (top)
+		printf("{\"format_version\":%d,", NSC_AUDIT_JSON_VERSION);
+	else
+		printf("{");
+	printf("\"netns\":\"net:[%lu]\",\"netns_inode\":%lu,\"current\":%s", ns->inode,
 	       ns->inode, ns->current ? "true" : "false");
 	if (r->all_namespaces) {
 		struct nsc_proc proc;
@@ -258,8 +267,16 @@ static void print_by_class(const struct nsc_report *r, const char *name, const c
 	}
 }
 
+/* Which noselfconn wrote the file, as Prometheus exporters say it. */
+static void print_build_info(void)
+{
+	gauge("noselfconn_build_info", "The noselfconn that wrote these metrics (always 1).");
+	printf("noselfconn_build_info{version=\"%s\"} 1\n", NOSELFCONN_VERSION);
+}
+
 static void print_prometheus(const struct nsc_report *r)
 {
+	print_build_info();
 	gauge("noselfconn_audit_success", "Whether the audit ran to the end (1) or failed (0).");
 	printf("noselfconn_audit_success 1\n");
 	gauge("noselfconn_namespaces", "Network namespaces audited.");
@@ -285,6 +302,7 @@ static void print_prometheus(const struct nsc_report *r)
 
 void nsc_print_prometheus_failure(void)
 {
+	print_build_info();
 	gauge("noselfconn_audit_success", "Whether the audit ran to the end (1) or failed (0).");
 	printf("noselfconn_audit_success 0\n");
 	fflush(stdout);
@@ -295,10 +313,11 @@ bool nsc_print_report(const struct nsc_report *report, enum nsc_audit_format for
 	if (format == NSC_AUDIT_PROMETHEUS) {
 		print_prometheus(report);
 	} else if (format == NSC_AUDIT_JSON) {
-		printf(report->all_namespaces ? "{\"namespaces\":[" : "");
+		if (report->all_namespaces)
+			printf("{\"format_version\":%d,\"namespaces\":[", NSC_AUDIT_JSON_VERSION);
 		for (size_t i = 0; i < report->count; i++) {
 			printf("%s", i ? "," : "");
-			print_netns_json(report, &report->items[i]);
+			print_netns_json(report, &report->items[i], !report->all_namespaces);
 		}
 		if (report->all_namespaces) {
 			printf("],\"kernel_guard\":");

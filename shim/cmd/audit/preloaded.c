@@ -75,7 +75,10 @@ int nsc_audit_preloaded(bool json)
 	}
 	char *line = NULL;
 	size_t size = 0, found = 0, without = 0, unreadable = 0;
-	printf(json ? "{\"preloaded\":[" : "Processes with libnoselfconn.so loaded:\n");
+	if (json)
+		printf("{\"format_version\":%d,\"preloaded\":[", NSC_AUDIT_JSON_VERSION);
+	else
+		printf("Processes with libnoselfconn.so loaded:\n");
 	long pid;
 	while ((pid = nsc_next_pid(proc)) > 0) {
 		int carries = carries_library(pid, &line, &size);

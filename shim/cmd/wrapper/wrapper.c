@@ -15,34 +15,39 @@
  * The libraries live at ROOT/$LIB/noselfconn/libnoselfconn.so, one per
  * loader: ld.so expands $LIB to its own directory (lib/x86_64-linux-gnu,
  * lib/i386-linux-gnu, lib32), so one LD_PRELOAD entry serves a 64-bit and
- * an i386 program alike. ROOT is the build tree beside this program, else
- * NOSELFCONN_LIBROOT (the Makefile's LIBROOT); the native library there
- * says which. musl's loader expands no $LIB: there, the native path.
+ * an i386 program alike. A build tree beside this program is such a ROOT
+ * when it holds the native library; else the installed one,
+ * NOSELFCONN_LIBDIR, preloaded as NOSELFCONN_PRELOAD_PATH (the Makefile's
+ * LIBDIR and PRELOAD_PATH). musl's loader expands no $LIB: there, the
+ * native path.
  */
-#ifndef NOSELFCONN_LIBROOT
-#define NOSELFCONN_LIBROOT "/usr/local"
-#endif
 #ifndef NOSELFCONN_NATIVE_LIB
 #define NOSELFCONN_NATIVE_LIB "lib/x86_64-linux-gnu"
 #endif
-#ifndef NOSELFCONN_LIB_IN_ROOT
-#define NOSELFCONN_LIB_IN_ROOT "noselfconn/libnoselfconn.so"
+#ifndef NOSELFCONN_LIBDIR
+#define NOSELFCONN_LIBDIR "/usr/local/" NOSELFCONN_NATIVE_LIB "/noselfconn"
 #endif
+#ifndef NOSELFCONN_PRELOAD_PATH
+#define NOSELFCONN_PRELOAD_PATH "/usr/local/$LIB/noselfconn/libnoselfconn.so"
+#endif
+#define LIB_IN_ROOT "noselfconn/libnoselfconn.so"
 #ifdef __GLIBC__
 #define EVERY_LOADERS_LIB "$LIB"
+#define INSTALLED_PRELOAD NOSELFCONN_PRELOAD_PATH
 #else
 #define EVERY_LOADERS_LIB NOSELFCONN_NATIVE_LIB
+#define INSTALLED_PRELOAD NOSELFCONN_LIBDIR "/libnoselfconn.so"
 #endif
 
-/* Whether ROOT holds the native library; if so, the path to preload. */
-static int library_under(const char *root, char *path, size_t size)
+/* Whether the build tree `root` holds the native library; if so, the path
+ * to preload. */
+static int library_in_build_tree(const char *root, char *path, size_t size)
 {
-	if ((size_t)snprintf(path, size, "%s/%s/%s", root, NOSELFCONN_NATIVE_LIB,
-			     NOSELFCONN_LIB_IN_ROOT) >= size ||
+	if ((size_t)snprintf(path, size, "%s/%s/%s", root, NOSELFCONN_NATIVE_LIB, LIB_IN_ROOT) >=
+		    size ||
 	    access(path, R_OK) != 0)
 		return -1;
-	if ((size_t)snprintf(path, size, "%s/%s/%s", root, EVERY_LOADERS_LIB,
-			     NOSELFCONN_LIB_IN_ROOT) >= size)
+	if ((size_t)snprintf(path, size, "%s/%s/%s", root, EVERY_LOADERS_LIB, LIB_IN_ROOT) >= size)
 		return -1;
 	return 0;
 }
@@ -57,14 +62,15 @@ static int find_library(char *path, size_t size)
 		char *slash = strrchr(self, '/');
 		if (slash != NULL) {
 			*slash = '\0';
-			if (library_under(self, path, size) == 0)
+			if (library_in_build_tree(self, path, size) == 0)
 				return 0;
 		}
 	}
-	if (library_under(NOSELFCONN_LIBROOT, path, size) == 0)
+	if (access(NOSELFCONN_LIBDIR "/libnoselfconn.so", R_OK) == 0 &&
+	    (size_t)snprintf(path, size, "%s", INSTALLED_PRELOAD) < size)
 		return 0;
-	fprintf(stderr, "noselfconn: cannot find %s/%s beside %s or in %s\n", NOSELFCONN_NATIVE_LIB,
-		NOSELFCONN_LIB_IN_ROOT, n > 0 ? self : "this program", NOSELFCONN_LIBROOT);
+	fprintf(stderr, "noselfconn: cannot find %s/%s beside %s or %s/libnoselfconn.so\n",
+		NOSELFCONN_NATIVE_LIB, LIB_IN_ROOT, n > 0 ? self : "this program", NOSELFCONN_LIBDIR);
 	return -1;
 }
 
