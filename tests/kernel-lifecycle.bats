@@ -153,6 +153,17 @@ guard_places() {
 	[[ "$output" == *"Kernel guard (noselfconn --kernel): unknown"* ]]
 }
 
+@test "kernel lifecycle: --status says where the guard is attached, and no more once it is detached" {
+	kguard_start
+	run "$WRAPPER" --status
+	echo "$output"
+	grep -qx "  attached to  *$KG_CGROUP (nsc_connect4, program [0-9]*, its link held by pid $KG_PID)" <<<"$output"
+	grep -qx "  attached to  *$KG_CGROUP (nsc_connect6, program [0-9]*, its link held by pid $KG_PID)" <<<"$output"
+	kguard_stop
+	run "$WRAPPER" --status
+	! grep -qF "$KG_CGROUP" <<<"$output"
+}
+
 # in_bpffs CMD...: CMD in the test's mount namespace, where $PIN_ROOT is a
 # BPF file system of its own (started by pin_setup).
 pin_setup() {

@@ -17,6 +17,7 @@
 
 #include "escape.h"
 #include "exec.h"
+#include "kguard.h"
 #include "loadcheck.h"
 #include "preloadfile.h"
 #include "probes.h"
@@ -135,6 +136,33 @@ static const char *yes_no(bool yes)
 	return yes ? "yes" : "no";
 }
 
+/* Where the guard is attached or pinned: the audit's search, one row each. */
+static void guard_places(void)
+{
+	struct nsc_guard_places places = { 0 };
+	if (!nsc_guard_find(&places)) {
+		char value[128];
+		snprintf(value, sizeof(value), "unknown (%s)%s", strerror(errno),
+			 errno == EPERM ? ": needs CAP_NET_ADMIN" : "");
+		row("attached to", value);
+		return;
+	}
+	if (places.count == 0)
+		row("attached to", "nothing");
+	for (size_t i = 0; i < places.count; i++) {
+		const struct nsc_guard_place *p = &places.items[i];
+		printf("  %-*s ", NAME_WIDTH, p->pinned ? "pinned at" : "attached to");
+		print_escaped(p->path, PATH_MAX);
+		printf(" (%s, program %u", p->name, p->prog_id);
+		if (p->holder_pid > 0)
+			printf(", its link held by pid %ld", p->holder_pid);
+		else if (!p->pinned && p->link_id == 0)
+			printf(", attached without a link: --kernel --detach takes it off");
+		printf(")\n");
+	}
+	nsc_guard_places_free(&places);
+}
+
 static void kernel_guard(void)
 {
 	struct nsc_bpf_probe bpf;
@@ -165,6 +193,7 @@ static void kernel_guard(void)
 	else
 		snprintf(value, sizeof(value), "not mounted");
 	row("cgroup v2", value);
+	guard_places();
 }
 
 int nsc_status(void)
