@@ -179,6 +179,19 @@ in_host_ns() {
 	[[ "$stderr" == *"names /usr/local/old/libnoselfconn.so, not /usr/local/\$LIB/noselfconn/libnoselfconn.so: edit it by hand"* ]]
 }
 
+# bats test_tags=no-sanitizer
+@test "an entry of /etc/ld.so.preload is printed escaped: no terminal sequence reaches the terminal" {
+	in_host_ns '
+		dir=$(printf "/usr/local/x\033]0;owned\007")
+		mkdir -p "$dir"
+		cp "'"$BUILD/tests/empty.so"'" "$dir/libnoselfconn.so"
+		echo "$dir/libnoselfconn.so" > /etc/ld.so.preload
+		"$NSC" --enable-host; echo "enable $?"'
+	grep -qx "enable 125" <<<"$output"
+	[[ "$stderr" == *'already names /usr/local/x\x1b]0;owned\x07/libnoselfconn.so: take it out first'* ]]
+	! grep -q $'\e' <<<"$stderr"
+}
+
 @test "not root: refuses with one line, changes nothing" {
 	local readable
 	readable=$(readable_copy "$WRAPPER")

@@ -14,4 +14,8 @@
  */
 size_t nsc_escape(char *out, size_t size, const char *in, size_t max);
 
+/* The same for exactly `len` bytes of `in` (a NUL among them escaped too):
+ * "..." only when `out` could not hold them all. */
+size_t nsc_escape_len(char *out, size_t size, const char *in, size_t len);
+
 #endif

@@ -25,6 +25,25 @@ static void test_escape(void)
 	CHECK_STR(out, "");
 }
 
+static void test_escape_len(void)
+{
+	char out[64];
+	/* Exactly the bytes given: the rest of the text is not theirs. */
+	CHECK_EQ(nsc_escape_len(out, sizeof(out), "/lib/a.so /lib/b.so", 9), 9);
+	CHECK_STR(out, "/lib/a.so");
+	nsc_escape_len(out, sizeof(out), "a\0b\n", 4);
+	CHECK_STR(out, "a\\x00b\\x0a");
+	CHECK_EQ(nsc_escape_len(out, sizeof(out), "", 0), 0);
+	CHECK_STR(out, "");
+	/* Clipped only by the room, never mid-escape. */
+	nsc_escape_len(out, 8, "abcdefghij", 10);
+	CHECK_STR(out, "abcdefg");
+	nsc_escape_len(out, 16, "abcdefghijklmnopqrstuvwxyz", 26);
+	CHECK_STR(out, "abcdefghijklmno");
+	CHECK_EQ(nsc_escape_len(out, 6, "\n\n\n", 3), 4);
+	CHECK_STR(out, "\\x0a");
+}
+
 static void test_prevented_line(void)
 {
 	char line[512];
@@ -54,6 +73,7 @@ static void test_prevented_line(void)
 int main(void)
 {
 	test_escape();
+	test_escape_len();
 	test_prevented_line();
 	printf("unit: %d passed, %d failed\n", passed, failed);
 	return failed != 0;

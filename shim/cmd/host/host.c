@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "escape.h"
 #include "exec.h"
 #include "loadcheck.h"
 #include "preloadfile.h"
@@ -26,6 +27,22 @@
 
 #define FILE_MAX (1 << 20) /* far more than any ld.so.preload */
 #define DIRECTORY "/etc"
+
+/* Text from outside (the file's entries, ld.so's words), fit to print. */
+struct shown {
+	char text[4 * 512 + 4];
+};
+
+static const char *shown(struct shown *out, const char *text, size_t len)
+{
+	nsc_escape_len(out->text, sizeof(out->text), text, len);
+	return out->text;
+}
+
+static const char *shown_str(struct shown *out, const char *text)
+{
+	return shown(out, text, strlen(text));
+}
 
 struct preload_file {
 	char *text;
@@ -166,17 +183,14 @@ static bool loads_everywhere(const char *path)
 	int loads = 0, fails = 0;
 	for (int i = 0; i < count; i++) {
 		const struct nsc_load_check *c = &checks[i];
-		if (c->state == NSC_LOADS) {
-			loads++;
-			fprintf(stderr, "noselfconn: %s (%s) loads %s\n", c->arch, c->loader, c->detail);
-		} else if (c->state == NSC_DOES_NOT_LOAD) {
-			fails++;
-			fprintf(stderr, "noselfconn: %s (%s) cannot load it: %s\n", c->arch, c->loader,
-				c->detail);
-		} else {
-			fprintf(stderr, "noselfconn: %s (%s) left out: %s\n", c->arch, c->loader,
-				c->detail);
-		}
+		struct shown arch, loader, detail;
+		const char *what = c->state == NSC_LOADS	   ? "loads"
+				   : c->state == NSC_DOES_NOT_LOAD ? "cannot load it:"
+								   : "left out:";
+		loads += c->state == NSC_LOADS;
+		fails += c->state == NSC_DOES_NOT_LOAD;
+		fprintf(stderr, "noselfconn: %s (%s) %s %s\n", shown_str(&arch, c->arch),
+			shown_str(&loader, c->loader), what, shown_str(&detail, c->detail));
 	}
 	if (fails > 0)
 		fprintf(stderr, "noselfconn: %s not changed: every program of %s would print "
@@ -197,8 +211,9 @@ static int enable(const struct preload_file *f, const char *path)
 	struct other_entry other = { .ours = path };
 	nsc_preload_each(f->text, f->len, find_other, &other);
 	if (other.entry != NULL) {
-		fprintf(stderr, "noselfconn: %s already names %.*s: take it out first\n",
-			NSC_LD_SO_PRELOAD, (int)other.len, other.entry);
+		struct shown entry;
+		fprintf(stderr, "noselfconn: %s already names %s: take it out first\n",
+			NSC_LD_SO_PRELOAD, shown(&entry, other.entry, other.len));
 		return NSC_EXIT_FAILURE;
 	}
 	if (!loads_everywhere(path))
@@ -220,8 +235,9 @@ static int disable(const struct preload_file *f, const char *path)
 		struct other_entry other = { .ours = path };
 		nsc_preload_each(f->text, f->len, find_other, &other);
 		if (other.entry != NULL) {
-			fprintf(stderr, "noselfconn: %s names %.*s, not %s: edit it by hand\n",
-				NSC_LD_SO_PRELOAD, (int)other.len, other.entry, path);
+			struct shown entry;
+			fprintf(stderr, "noselfconn: %s names %s, not %s: edit it by hand\n",
+				NSC_LD_SO_PRELOAD, shown(&entry, other.entry, other.len), path);
 			return NSC_EXIT_FAILURE;
 		}
 		fprintf(stderr, "noselfconn: %s does not name %s\n", NSC_LD_SO_PRELOAD, path);

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "escape.h"
 #include "exec.h"
 
 /*
@@ -69,8 +70,10 @@ static int find_library(char *path, size_t size)
 	if (access(NOSELFCONN_LIBDIR "/libnoselfconn.so", R_OK) == 0 &&
 	    (size_t)snprintf(path, size, "%s", INSTALLED_PRELOAD) < size)
 		return 0;
+	char shown[4 * PATH_MAX];
+	nsc_escape(shown, sizeof(shown), n > 0 ? self : "this program", PATH_MAX);
 	fprintf(stderr, "noselfconn: cannot find %s/%s beside %s or %s/libnoselfconn.so\n",
-		NOSELFCONN_NATIVE_LIB, LIB_IN_ROOT, n > 0 ? self : "this program", NOSELFCONN_LIBDIR);
+		NOSELFCONN_NATIVE_LIB, LIB_IN_ROOT, shown, NOSELFCONN_LIBDIR);
 	return -1;
 }
 
@@ -91,8 +94,10 @@ static int preload_has(const char *list, const char *path)
 static int add_to_preload(const char *library)
 {
 	if (strpbrk(library, ": \t") != NULL) {
+		char shown[4 * PATH_MAX];
+		nsc_escape(shown, sizeof(shown), library, PATH_MAX);
 		fprintf(stderr, "noselfconn: LD_PRELOAD cannot name %s (a colon or blank in the path)\n",
-			library);
+			shown);
 		return -1;
 	}
 	const char *current = getenv("LD_PRELOAD");
