@@ -23,21 +23,35 @@ static const char *entries_end(const char *line, const char *eol)
 	return comment != NULL ? comment : eol;
 }
 
+/* The first entry of [p, stop) in *word and *len (0: none left); returns
+ * where the search goes on. */
+static const char *next_entry(const char *p, const char *stop, const char **word, size_t *len)
+{
+	while (p < stop && is_separator(*p))
+		p++;
+	*word = p;
+	while (p < stop && !is_separator(*p))
+		p++;
+	*len = (size_t)(p - *word);
+	return p;
+}
+
+static bool is_path(const char *word, size_t len, const char *path, size_t path_len)
+{
+	return len == path_len && memcmp(word, path, path_len) == 0;
+}
+
 void nsc_preload_each(const char *text, size_t len, nsc_preload_entry_fn *each, void *arg)
 {
-	const char *end = text + len;
+	const char *end = text + len, *word;
+	size_t n;
 	for (const char *line = text; line < end;) {
 		const char *eol = line_end(line, end);
 		const char *stop = entries_end(line, eol);
-		for (const char *p = line; p < stop;) {
-			while (p < stop && is_separator(*p))
-				p++;
-			const char *word = p;
-			while (p < stop && !is_separator(*p))
-				p++;
-			if (p > word && !each(word, (size_t)(p - word), arg))
+		for (const char *p = next_entry(line, stop, &word, &n); n > 0;
+		     p = next_entry(p, stop, &word, &n))
+			if (!each(word, n, arg))
 				return;
-		}
 		line = eol < end ? eol + 1 : end;
 	}
 }
@@ -51,7 +65,7 @@ struct wanted {
 static bool find_path(const char *entry, size_t len, void *arg)
 {
 	struct wanted *w = arg;
-	w->found = len == w->len && memcmp(entry, w->path, len) == 0;
+	w->found = is_path(entry, len, w->path, w->len);
 	return !w->found;
 }
 
@@ -88,36 +102,15 @@ char *nsc_preload_add(const char *text, size_t len, const char *path, size_t *ou
 	return out;
 }
 
-/* Whether [from, to) holds nothing but separators and entries equal to path. */
-static bool only_path(const char *from, const char *to, const char *path, size_t path_len)
+/* How many entries of [from, to) are path, and how many are not. */
+static void count_path(const char *from, const char *to, const char *path, size_t path_len,
+		       size_t *ours, size_t *others)
 {
-	for (const char *p = from; p < to;) {
-		if (is_separator(*p)) {
-			p++;
-			continue;
-		}
-		const char *word = p;
-		while (p < to && !is_separator(*p))
-			p++;
-		if ((size_t)(p - word) != path_len || memcmp(word, path, path_len) != 0)
-			return false;
-	}
-	return true;
-}
-
-/* Whether the entries of [line, stop) include path. */
-static bool line_names(const char *line, const char *stop, const char *path, size_t path_len)
-{
-	for (const char *p = line; p < stop;) {
-		while (p < stop && is_separator(*p))
-			p++;
-		const char *word = p;
-		while (p < stop && !is_separator(*p))
-			p++;
-		if ((size_t)(p - word) == path_len && memcmp(word, path, path_len) == 0)
-			return true;
-	}
-	return false;
+	const char *word;
+	size_t n;
+	*ours = *others = 0;
+	for (const char *p = next_entry(from, to, &word, &n); n > 0; p = next_entry(p, to, &word, &n))
+		++*(is_path(word, n, path, path_len) ? ours : others);
 }
 
 /* Appends [line, next) to out, less each entry equal to path and one
@@ -130,7 +123,7 @@ static size_t copy_without(char *out, size_t n, const char *line, const char *st
 		const char *word = p;
 		while (p < stop && !is_separator(*p))
 			p++;
-		if (p > word && (size_t)(p - word) == path_len && memcmp(word, path, path_len) == 0) {
+		if (p > word && is_path(word, (size_t)(p - word), path, path_len)) {
 			if (after_separator)
 				n--;
 			else if (p < stop && is_separator(*p))
@@ -159,10 +152,12 @@ char *nsc_preload_remove(const char *text, size_t len, const char *path, size_t 
 		const char *eol = line_end(line, end);
 		const char *next = eol < end ? eol + 1 : end;
 		const char *stop = entries_end(line, eol);
-		if (!line_names(line, stop, path, path_len)) {
+		size_t ours, others;
+		count_path(line, stop, path, path_len, &ours, &others);
+		if (ours == 0) {
 			memcpy(out + n, line, (size_t)(next - line));
 			n += (size_t)(next - line);
-		} else if (stop < eol || !only_path(line, eol, path, path_len)) {
+		} else if (stop < eol || others > 0) {
 			n = copy_without(out, n, line, stop, next, path, path_len);
 		} /* else the whole line was ours: it goes */
 		line = next;
