@@ -10,10 +10,12 @@ load helpers/supervise
 	for sig in INT TERM HUP QUIT USR1 USR2 ALRM PIPE; do
 		# (--default-signal: a background job starts with SIGINT ignored,
 		# and a shell cannot trap what it inherited ignored)
+		# (a file of its own each time: the last one's "ready" must not
+		# let the signal go before this command is ready for it)
 		env --default-signal "$WRAPPER" --supervise sh -c "trap 'exit 42' $sig; echo ready; while :; do sleep 0.05; done" \
-			>"$BATS_TEST_TMPDIR/out" 2>&1 &
+			>"$BATS_TEST_TMPDIR/out.$sig" 2>&1 &
 		local supervisor=$!
-		wait_for grep -q ready "$BATS_TEST_TMPDIR/out"
+		wait_for grep -q ready "$BATS_TEST_TMPDIR/out.$sig"
 		kill -s "$sig" "$supervisor"
 		local status=0
 		wait "$supervisor" || status=$?

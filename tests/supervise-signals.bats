@@ -26,8 +26,9 @@ count() {
 }
 
 @test "supervised: a signal to the whole process group reaches the command once" {
-	local out="$BATS_TEST_TMPDIR/out" sig
+	local out sig
 	for sig in TERM HUP INT; do
+		out="$BATS_TEST_TMPDIR/out.$sig" # not the last one's "ready"
 		# A group of its own, as a shell's job has (bats runs no job control).
 		setsid "$WRAPPER" --supervise "$SIGNALS" >"$out" 2>&1 &
 		local supervisor=$!

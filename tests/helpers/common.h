@@ -96,4 +96,32 @@ static inline const char *errname(int err)
 	}
 }
 
+/* What a run of dials came to, one dial at a time, printed as dial.c
+ * prints it: the fields tests/helpers.bash reads. */
+struct tally {
+	long self, refused, connected, failed;
+	int first_error;
+};
+
+/* One dial on fd: err is its errno (0: connected). */
+static inline void tally_dial(struct tally *t, int fd, int err)
+{
+	if (err == 0 && names_equal(fd))
+		t->self++;
+	else if (err == 0)
+		t->connected++;
+	else if (err == ECONNREFUSED)
+		t->refused++;
+	else if (t->failed++ == 0)
+		t->first_error = err;
+}
+
+/* The counts, with no newline: a helper may add fields of its own. */
+static inline void print_tally(const struct tally *t)
+{
+	printf("attempts=%ld self=%ld refused=%ld connected=%ld failed=%ld first_error=%s",
+	       t->self + t->refused + t->connected + t->failed, t->self, t->refused, t->connected,
+	       t->failed, errname(t->first_error));
+}
+
 #endif

@@ -183,8 +183,7 @@ int main(int argc, char **argv)
 	socklen_t len = parse_endpoint(argv[optind], argv[optind + 1], &parsed);
 	if (secret)
 		dest = secret_copy(&parsed);
-	long self = 0, refused = 0, connected = 0, failed = 0;
-	int first_error = 0;
+	struct tally t = { 0 };
 	int *premade = calloc((size_t)(count > 0 ? count : 1), sizeof(int));
 	for (int i = 0; elsewhere != NULL && i < count; i++)
 		premade[i] = socket(dest->ss_family, SOCK_STREAM, 0);
@@ -193,21 +192,13 @@ int main(int argc, char **argv)
 	for (int i = 0; i < count; i++) {
 		int fd = elsewhere != NULL ? premade[i] : socket(dest->ss_family, SOCK_STREAM, 0);
 		int err = fd < 0 ? errno : dial(style, fd, dest, len);
-		if (err == 0 && names_equal(fd))
-			self++;
-		else if (err == 0)
-			connected++;
-		else if (err == ECONNREFUSED)
-			refused++;
-		else if (failed++ == 0)
-			first_error = err;
+		tally_dial(&t, fd, err);
 		if (fd >= 0)
 			close(fd);
-		if (self > 0 && stop_at_self)
+		if (t.self > 0 && stop_at_self)
 			break;
 	}
-	printf("attempts=%ld self=%ld refused=%ld connected=%ld failed=%ld first_error=%s",
-	       self + refused + connected + failed, self, refused, connected, failed, errname(first_error));
+	print_tally(&t);
 	if (listener != NULL)
 		printf(" own_listener=%s", listener);
 	printf("\n");

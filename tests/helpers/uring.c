@@ -158,20 +158,12 @@ int main(int argc, char **argv)
 		return 3;
 	}
 	int fds_before = count_fds(), held = -1;
-	long self = 0, refused = 0, connected = 0, failed = 0;
-	int first_error = 0;
+	struct tally t = { 0 };
 	for (int i = 0; i < count; i++) {
 		int fd = socket(dest.ss_family, SOCK_STREAM, 0);
 		err = fd < 0 ? errno : dial(style, fd, &dest, len);
-		if (err == 0 && names_equal(fd))
-			self++;
-		else if (err == 0)
-			connected++;
-		else if (err == ECONNREFUSED)
-			refused++;
-		else if (failed++ == 0)
-			first_error = err;
-		if (self > 0 && stop_at_self) {
+		tally_dial(&t, fd, err);
+		if (t.self > 0 && stop_at_self) {
 			held = fd; /* it keeps the port, as a real one would */
 			break;
 		}
@@ -179,9 +171,8 @@ int main(int argc, char **argv)
 			close(fd);
 	}
 	int fds_leaked = count_fds() - fds_before - (held >= 0);
-	printf("attempts=%ld self=%ld refused=%ld connected=%ld failed=%ld first_error=%s fds_leaked=%d",
-	       self + refused + connected + failed, self, refused, connected, failed,
-	       errname(first_error), fds_leaked);
+	print_tally(&t);
+	printf(" fds_leaked=%d", fds_leaked);
 	if (try_bind)
 		printf(" bind_after=%s", bind_target(&dest, len));
 	printf("\n");
