@@ -24,21 +24,3 @@ load helpers
 	[ -z "$(grep ' 0.000 (0.000' <<<"$output")" ]
 	grep -Eq '^claim-wait median [0-9.]+, min [0-9.]+, max [0-9.]+$' <<<"$output"
 }
-
-@test "make bench-snapshot puts the last run between the markers of benchmarks.md, and nothing else changes" {
-	local doc="$BATS_TEST_TMPDIR/benchmarks.md" run="$BATS_TEST_TMPDIR/bench.txt"
-	cp "$ROOT/shim/doc/benchmarks.md" "$doc"
-	printf 'noselfconn benchmarks: a test run\nrow \\n with a backslash\n' > "$run"
-	"$ROOT/tests/bench/snapshot.sh" "$run" "$doc"
-	diff <(sed -n '/^<!-- bench-snapshot:begin -->$/,/^<!-- bench-snapshot:end -->$/p' "$doc") \
-		<(printf '%s\n' '<!-- bench-snapshot:begin -->' '```text' 'noselfconn benchmarks: a test run' \
-			'row \n with a backslash' '```' '<!-- bench-snapshot:end -->')
-	diff <(sed '/^<!-- bench-snapshot:begin -->$/,/^<!-- bench-snapshot:end -->$/d' "$doc") \
-		<(sed '/^<!-- bench-snapshot:begin -->$/,/^<!-- bench-snapshot:end -->$/d' "$ROOT/shim/doc/benchmarks.md")
-	# No run: refused, the document untouched.
-	cp "$doc" "$doc.before"
-	run "$ROOT/tests/bench/snapshot.sh" "$BATS_TEST_TMPDIR/none" "$doc"
-	[ "$status" -eq 1 ]
-	[[ "$output" == *"run make bench first"* ]]
-	cmp "$doc" "$doc.before"
-}

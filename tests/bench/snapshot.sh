@@ -13,20 +13,8 @@ if [ ! -s "$output" ]; then
 	echo "bench-snapshot: no $output: run make bench first" >&2
 	exit 1
 fi
-begin='<!-- bench-snapshot:begin -->' end='<!-- bench-snapshot:end -->'
-if ! grep -qxF "$begin" "$doc" || ! grep -qxF "$end" "$doc"; then
-	echo "bench-snapshot: no $begin ... $end in $doc" >&2
-	exit 1
-fi
-
-block=$(
+{
 	echo '```text'
 	cat "$output"
 	echo '```'
-)
-# Through the environment: awk -v would read backslashes as escapes.
-BLOCK="$block" awk -v begin="$begin" -v end="$end" '
-	$0 == begin { print; print ENVIRON["BLOCK"]; skip = 1; next }
-	$0 == end { skip = 0 }
-	!skip' "$doc" > "$doc.new"
-mv "$doc.new" "$doc"
+} | "$(dirname "$0")/../doc-block.sh" bench-snapshot "$doc"

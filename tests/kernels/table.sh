@@ -3,7 +3,8 @@
 # make test-kernels run:
 #   tests/kernels/table.sh RESULTS-DIR DOCUMENT
 # RESULTS-DIR holds one NAME.results per kernel (run.sh); the table replaces
-# what stands between <!-- kernel-table:begin --> and <!-- kernel-table:end -->.
+# what stands between <!-- kernel-table:begin --> and <!-- kernel-table:end -->
+# (tests/doc-block.sh).
 # What each mode did is what strace showed in the VM (init.sh checks it
 # against the kernel's features); "?" where that check failed.
 set -euo pipefail
@@ -66,10 +67,4 @@ table=$(
 	done
 )
 
-begin='<!-- kernel-table:begin -->' end='<!-- kernel-table:end -->'
-grep -qF "$begin" "$doc" || { echo "table: no $begin in $doc" >&2; exit 1; }
-awk -v begin="$begin" -v end="$end" -v table="$table" '
-	$0 == begin { print; print table; skip = 1; next }
-	$0 == end { skip = 0 }
-	!skip' "$doc" > "$doc.new"
-mv "$doc.new" "$doc"
+echo "$table" | "$(dirname "$0")/../doc-block.sh" kernel-table "$doc"
