@@ -266,8 +266,15 @@ coverage:
 	tests/coverage.sh $(COV_BUILD)
 
 # Timing is noisy on small machines: benchmarks are not part of `make test`.
+# The last complete run is kept in $(BUILD)/bench.txt; bench-snapshot copies
+# it into shim/doc/benchmarks.md, dated, as the figures of that one run.
 bench: all $(HELPERS) $(BENCH)
-	NSC_BUILD=$(abspath $(BUILD)) tests/bench/run.sh
+	bash -o pipefail -c 'NSC_BUILD=$(abspath $(BUILD)) tests/bench/run.sh | tee $(BUILD)/bench.txt.new'
+	mv $(BUILD)/bench.txt.new $(BUILD)/bench.txt
+
+.PHONY: bench-snapshot
+bench-snapshot:
+	tests/bench/snapshot.sh $(BUILD)/bench.txt shim/doc/benchmarks.md
 
 # Each file is copied beside its place, then renamed over it: a process
 # that has the old one mapped keeps it, and no process ever finds a half
@@ -354,11 +361,11 @@ clean:
 # The kernel matrix: Debian's 6.1 and 6.12 cloud kernels booted under qemu
 # (TCG, no KVM needed), the case table tests/kernels/cases run in each; the
 # packages are fetched into $(BUILD)/kernels, never installed. kernel-table
-# writes the README's "Kernel support" table from the last run.
+# writes the kernel table of shim/doc/testing.md from the last run.
 .PHONY: test-kernels kernel-table
 test-kernels: all $(HELPERS) $(BUILD)/tests/dial-static
 	@tests/deps.sh kernels
 	tests/kernels/run.sh $(BUILD)
 
 kernel-table:
-	tests/kernels/table.sh $(BUILD)/kernels README.md
+	tests/kernels/table.sh $(BUILD)/kernels shim/doc/testing.md

@@ -3,7 +3,7 @@
 # to itself without the library; under noselfconn it never does in hundreds
 # of attempts and reports its usual "connection refused"; and against a real
 # listener on an ephemeral port, data passes end to end unchanged.
-# README.md's compatibility table is checked against ROWS below.
+# The compatibility table of shim/doc/testing.md is checked against ROWS below.
 
 # Under make sanitize these are left out (file tag foreign-programs): the ASan
 # runtime preloaded into uninstrumented third-party programs hung curl at
@@ -171,12 +171,12 @@ sys.exit(0 if back == data else 1)' "$payload"
 	[ "$(grep -c hello-through-telnet <<<"$output")" -ge 1 ]
 }
 
-@test "README's compatibility table is the one this file checks" {
+@test "the compatibility table of shim/doc/testing.md is the one this file checks" {
 	local expected actual row name style
 	expected=$(for row in "${ROWS[@]}"; do
 		IFS='|' read -r name style _ <<<"$row"
 		echo "| $name | $style | connects to itself | refused every time; data passes unchanged |"
 	done)
-	actual=$(sed -n '/<!-- compat-table:begin -->/,/<!-- compat-table:end -->/p' "$ROOT/README.md" | grep '^| [^-P]')
+	actual=$(sed -n '/<!-- compat-table:begin -->/,/<!-- compat-table:end -->/p' "$ROOT/shim/doc/testing.md" | grep '^| [^-P]')
 	diff <(echo "$expected") <(echo "$actual")
 }

@@ -1,6 +1,7 @@
 #!/usr/bin/env bats
-# What a preload cannot see, kept honest: each limit the README names is
-# shown to hold, so that the day it no longer does, the README changes.
+# What a preload cannot see, kept honest: each limit the README and
+# libnoselfconn(7) name is shown to hold, so that the day it no longer does,
+# they change.
 
 load helpers
 

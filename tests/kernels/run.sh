@@ -7,7 +7,7 @@
 #   tests/kernels/run.sh BUILD-DIR
 # Kernel packages are fetched with apt-get download into BUILD-DIR/kernels
 # (never installed); each run's results go to BUILD-DIR/kernels/*.results,
-# from which tests/kernels/table.sh writes the README's table.
+# from which tests/kernels/table.sh writes the table of shim/doc/testing.md.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 build="$(cd "${1:?usage: $0 BUILD-DIR}" && pwd)"
@@ -38,7 +38,7 @@ fetch_kernel() {
 	if [ ! -d "$dir/boot" ]; then
 		rm -rf "$dir" && mkdir -p "$dir"
 		(cd "$dir" && apt-get download -q=2 -o APT::Sandbox::User=root "$package" >&2)
-		# Only the kernel image: the modules are not needed (see README).
+		# Only the kernel image: what the cases need is built in, no module.
 		dpkg-deb --fsys-tarfile "$dir"/*.deb | tar -x -C "$dir" --wildcards './boot/vmlinuz-*'
 		rm -f "$dir"/*.deb
 	fi

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# Writes the README's kernel table from the last make test-kernels run:
-#   tests/kernels/table.sh RESULTS-DIR README
+# Writes the kernel table of a document (shim/doc/testing.md) from the last
+# make test-kernels run:
+#   tests/kernels/table.sh RESULTS-DIR DOCUMENT
 # RESULTS-DIR holds one NAME.results per kernel (run.sh); the table replaces
-# what stands between <!-- kernel-table:begin --> and <!-- kernel-table:end -->.
+# what stands between <!-- kernel-table:begin --> and <!-- kernel-table:end -->
+# (tests/doc-block.sh).
 # What each mode did is what strace showed in the VM (init.sh checks it
 # against the kernel's features); "?" where that check failed.
 set -euo pipefail
-dir="${1:?usage: $0 RESULTS-DIR README}" readme="${2:?usage: $0 RESULTS-DIR README}"
+dir="${1:?usage: $0 RESULTS-DIR DOCUMENT}" doc="${2:?usage: $0 RESULTS-DIR DOCUMENT}"
 
 # has FEATURES NAME: the kernel has NAME (kfeatures said NAME=yes).
 has() { [[ " $1 " == *" $2=yes "* ]]; }
@@ -44,7 +46,7 @@ kernel_guard() {
 	echo "$([ "$verifier" = 1 ] && echo accepted || echo "?"), $passed/$cases cases; below 5.7: $([ "$below" = 2 ] && echo "one line" || echo "?")"
 }
 
-# No results, no table: never write a README row of question marks.
+# No results, no table: never write a row of question marks.
 set -- "$dir"/*.results
 if [ ! -e "$1" ]; then
 	echo "kernel-table: no results in $dir: run make test-kernels first" >&2
@@ -65,10 +67,4 @@ table=$(
 	done
 )
 
-begin='<!-- kernel-table:begin -->' end='<!-- kernel-table:end -->'
-grep -qF "$begin" "$readme" || { echo "table: no $begin in $readme" >&2; exit 1; }
-awk -v begin="$begin" -v end="$end" -v table="$table" '
-	$0 == begin { print; print table; skip = 1; next }
-	$0 == end { skip = 0 }
-	!skip' "$readme" > "$readme.new"
-mv "$readme.new" "$readme"
+echo "$table" | "$(dirname "$0")/../doc-block.sh" kernel-table "$doc"
