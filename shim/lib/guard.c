@@ -7,6 +7,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <sched.h>
 #include <stdbool.h>
@@ -372,10 +373,12 @@ static ssize_t dial_and_look(const struct nsc_runtime *rt, struct dial *d)
  * A blocking TCP Fast Open send of more than any socket's send buffer takes
  * (its minimum, 4608 bytes, holds this much), if it met itself, would send
  * to itself until both buffers were full, and never return to be looked at.
- * So such a send dials without waiting (MSG_DONTWAIT): the SYN, with what
- * the kernel takes at once; the look; then the rest, as the program asked.
- * One call more, only for sends this large that the kernel cannot finish
- * at once; a bad pointer still meets the kernel first.
+ * So such a send, guarded and on a blocking socket, dials without waiting
+ * (MSG_DONTWAIT): the SYN, with what the kernel takes at once; the look;
+ * then the rest, as the program asked. A send that is not guarded, or may
+ * not wait anyway, is the program's own call. Its address is read before
+ * the dial, as in mode prebind: the price of asking nothing of the kernel
+ * for a send that is not guarded.
  */
 #define FASTOPEN_SURELY_TAKEN 4096
 
@@ -385,6 +388,14 @@ static bool may_hang(const struct dial *d)
 	       d->buf_len > FASTOPEN_SURELY_TAKEN;
 }
 
+/* One F_GETFL, only for the large sends above, once they are guarded. */
+static bool is_blocking(int fd)
+{
+	int saved_errno = errno, flags = fcntl(fd, F_GETFL);
+	errno = saved_errno;
+	return flags >= 0 && (flags & O_NONBLOCK) == 0;
+}
+
 static ssize_t fastopen_in_two(const struct nsc_runtime *rt, struct dial *d)
 {
 	int saved_errno = errno;
@@ -392,8 +403,6 @@ static ssize_t fastopen_in_two(const struct nsc_runtime *rt, struct dial *d)
 	first.flags |= MSG_DONTWAIT;
 	ssize_t sent = dial_and_look(rt, &first);
 	int err = errno;
-	d->dest = first.dest;
-	d->dest_len = first.dest_len;
 	if (sent < 0 && err != EINPROGRESS && err != EAGAIN)
 		return sent; /* refused, or an error: the answer (errno set) */
 	size_t done = sent > 0 ? (size_t)sent : 0;
@@ -411,12 +420,23 @@ static ssize_t fastopen_in_two(const struct nsc_runtime *rt, struct dial *d)
 		errno = saved_errno;
 		return (ssize_t)done;
 	}
+	if (errno == EAGAIN) { /* SO_SNDTIMEO ran out while connecting: the dial's answer */
+		errno = err;
+		return sent;
+	}
 	return rest;
 }
 
 static ssize_t dial_checked(const struct nsc_runtime *rt, struct dial *d)
 {
-	return may_hang(d) ? fastopen_in_two(rt, d) : dial_and_look(rt, d);
+	struct nsc_port_range range;
+	bool known;
+	if (!may_hang(d))
+		return dial_and_look(rt, d);
+	read_destination(d);
+	if (!is_guarded(d, &range, &known))
+		return dial_once(rt, d);
+	return is_blocking(d->fd) ? fastopen_in_two(rt, d) : dial_and_look(rt, d);
 }
 
 /*
