@@ -115,6 +115,17 @@ same_answers() {
 	[ "$with" -eq $((without + 2 + 2 + 3 + 3)) ]
 }
 
+# A socket whose peer reset it, dialed again, gets EISCONN (connected
+# before), ECONNRESET or EPIPE (still connecting, or half closed) from the
+# kernel. Before, every one of them was answered ECONNREFUSED, in both
+# modes: the library took "no peer" or "torn down" for its own undo.
+@test "a socket its peer reset, dialed again: libc's answer, blocking and non-blocking, every mode" {
+	same_answers redials "$LISTENING"
+	[ "$(grep -c 'errno=EISCONN' <<<"$output")" -eq 6 ]
+	[ "$(grep -c 'errno=ECONNRESET' <<<"$output")" -eq 2 ]
+	[ "$(grep -c 'errno=EPIPE' <<<"$output")" -eq 1 ]
+}
+
 @test "exported symbols are the interposed calls and nothing else" {
 	run nm -D --defined-only "$LIB"
 	[ "$status" -eq 0 ]

@@ -126,14 +126,24 @@ static bool port_was_chosen(ssize_t ret, int err)
 }
 
 /*
- * The answers of a dial that another holder of its socket tore down while
- * it waited (a blocking connect() joins the one under way): the undoing of
- * a self-connection, seen from the side. The dial, had that one gone
- * anywhere else, would have been refused.
+ * The answers of a dial whose connection was torn down: by its peer (a
+ * reset), or by another dial on its socket that undid a self-connection
+ * while this one waited (a blocking connect() joins the one under way). In
+ * the second case only, the dial would have been refused.
  */
 static bool torn_down(ssize_t ret, int err)
 {
 	return ret < 0 && (err == EPIPE || err == ECONNRESET || err == ECONNABORTED);
+}
+
+/*
+ * Whether another dial of this process took or held a claim while this one
+ * dialed: what a connection undone under it leaves (two loads, no system
+ * call). `own`: the claims the caller holds itself (prebind's).
+ */
+static bool claim_seen(unsigned taken_before, unsigned own)
+{
+	return nsc_claims_taken() != taken_before || nsc_claims_held() > own;
 }
 
 /* The answers that say "connected": 0 (or bytes sent) and EISCONN. */
@@ -327,12 +337,14 @@ static ssize_t settle(const struct nsc_runtime *rt, const struct dial *d,
  * is read only once the kernel has taken the call, and so has read it too.
  * No claim is taken, nor waited for, unless there is something to settle:
  * the look found the socket connected to itself, or without the connection
- * just reported; or the kernel said "connected" while another thread of
- * this process held a claim (two loads tell, no system call); or it said
- * EISCONN, rare enough to ask whether the socket listens, and for its peer. A dial that is
- * not guarded, or whose socket is fine, never waits.
+ * just reported; or the kernel said "connected" while another dial of this
+ * process took or held a claim. (EISCONN, rare, also asks whether the
+ * socket listens.) A connection torn down is refused only where a claim was
+ * seen; otherwise its peer reset it, and the program hears so. A dial that
+ * is not guarded, or whose socket is fine, never waits. `own_claims`: those
+ * the caller holds on the socket itself.
  */
-static ssize_t dial_and_look(const struct nsc_runtime *rt, struct dial *d)
+static ssize_t dial_and_look(const struct nsc_runtime *rt, struct dial *d, unsigned own_claims)
 {
 	unsigned claims_before = nsc_claims_taken();
 	ssize_t ret = dial_once(rt, d);
@@ -349,7 +361,7 @@ static ssize_t dial_and_look(const struct nsc_runtime *rt, struct dial *d)
 		return ret;
 	}
 	if (torn_down(ret, err)) {
-		errno = ECONNREFUSED;
+		errno = claim_seen(claims_before, own_claims) ? ECONNREFUSED : err;
 		return ret;
 	}
 	/* A listener's own name may be the destination: no connection at all. */
@@ -358,9 +370,7 @@ static ssize_t dial_and_look(const struct nsc_runtime *rt, struct dial *d)
 		return ret;
 	}
 	enum look look = look_at(d, told_connected(ret, err));
-	if (look == LOOK_FINE && told_connected(ret, err) &&
-	    (nsc_claims_taken() != claims_before || nsc_claims_held() != 0 ||
-	     (err == EISCONN && ret < 0 && !still_connected(d->fd))))
+	if (look == LOOK_FINE && told_connected(ret, err) && claim_seen(claims_before, own_claims))
 		look = LOOK_UNDONE; /* perhaps: settle() looks again */
 	if (look == LOOK_FINE) {
 		errno = err;
@@ -396,12 +406,12 @@ static bool is_blocking(int fd)
 	return flags >= 0 && (flags & O_NONBLOCK) == 0;
 }
 
-static ssize_t fastopen_in_two(const struct nsc_runtime *rt, struct dial *d)
+static ssize_t fastopen_in_two(const struct nsc_runtime *rt, struct dial *d, unsigned own_claims)
 {
 	int saved_errno = errno;
 	struct dial first = *d;
 	first.flags |= MSG_DONTWAIT;
-	ssize_t sent = dial_and_look(rt, &first);
+	ssize_t sent = dial_and_look(rt, &first, own_claims);
 	int err = errno;
 	if (sent < 0 && err != EINPROGRESS && err != EAGAIN)
 		return sent; /* refused, or an error: the answer (errno set) */
@@ -427,16 +437,18 @@ static ssize_t fastopen_in_two(const struct nsc_runtime *rt, struct dial *d)
 	return rest;
 }
 
-static ssize_t dial_checked(const struct nsc_runtime *rt, struct dial *d)
+/* Mode check, with the split above; `own_claims` as for dial_and_look(). */
+static ssize_t dial_checked(const struct nsc_runtime *rt, struct dial *d, unsigned own_claims)
 {
 	struct nsc_port_range range;
 	bool known;
 	if (!may_hang(d))
-		return dial_and_look(rt, d);
+		return dial_and_look(rt, d, own_claims);
 	read_destination(d);
 	if (!is_guarded(d, &range, &known))
 		return dial_once(rt, d);
-	return is_blocking(d->fd) ? fastopen_in_two(rt, d) : dial_and_look(rt, d);
+	return is_blocking(d->fd) ? fastopen_in_two(rt, d, own_claims)
+				  : dial_and_look(rt, d, own_claims);
 }
 
 /*
@@ -470,7 +482,7 @@ static ssize_t dial_prebound(const struct nsc_runtime *rt, struct dial *d)
 			dialed |= dial_on_side(rt, d, from, above, own, &ret, &err);
 	}
 	if (!dialed) {
-		ret = dial_checked(rt, d);
+		ret = dial_checked(rt, d, claim.counted ? 1 : 0);
 		err = errno;
 	} else if (ret >= 0) {
 		err = saved_errno;
@@ -487,7 +499,7 @@ static ssize_t guard(struct dial *d)
 	const struct nsc_runtime *rt = nsc_runtime(&scratch);
 	if (rt->mode == NSC_MODE_OFF || !may_dial(d))
 		return dial_once(rt, d);
-	return rt->mode == NSC_MODE_PREBIND ? dial_prebound(rt, d) : dial_checked(rt, d);
+	return rt->mode == NSC_MODE_PREBIND ? dial_prebound(rt, d) : dial_checked(rt, d, 0);
 }
 
 /* The exported hooks, from the lists in hooks.h, and their own names. */

@@ -10,10 +10,18 @@
  *                               a 10 ms send timeout to those that do not
  *   livecalls fastopen-passthrough PORT
  *                               the same, only those outside the range
+ *   livecalls redials PORT      sockets dialed again, with connect() and
+ *                               sendto(MSG_FASTOPEN), blocking and
+ *                               non-blocking, after the listener on PORT
+ *                               reset their connection (SO_LINGER 0 close);
+ *                               and after a TCP_FASTOPEN_CONNECT connect()
  *
- * Listeners outside the range: 8080 answers, 80 never does.
+ * Listeners outside the range: 8080 answers, 80 never does. Every wait is
+ * for an event (poll(), accept()), never for a time.
  */
 #define _GNU_SOURCE
+#include <netinet/tcp.h>
+#include <poll.h>
 #include <stdbool.h>
 #include <unistd.h>
 
@@ -106,10 +114,93 @@ static void fastopen_cases(in_port_t guarded, bool passthrough_only)
 	close(silent);
 }
 
+/* Waits until `events` (or an error, a hang-up) is reported on fd. */
+static void wait_for(int fd, short events)
+{
+	struct pollfd p = { .fd = fd, .events = events };
+	while (poll(&p, 1, -1) < 0 && errno == EINTR)
+		;
+}
+
+/* The listener's end of the connection closed with a reset (SO_LINGER 0);
+ * with `shut_first`, after a FIN: the reset then meets CLOSE_WAIT, EPIPE. */
+static void reset_from_server(int listener, int client, bool shut_first)
+{
+	int server = accept(listener, NULL, NULL);
+	if (shut_first) {
+		shutdown(server, SHUT_WR);
+		wait_for(client, POLLIN | POLLRDHUP);
+	}
+	struct linger abort_close = { .l_onoff = 1, .l_linger = 0 };
+	setsockopt(server, SOL_SOCKET, SO_LINGER, &abort_close, sizeof(abort_close));
+	close(server);
+	wait_for(client, POLLERR | POLLHUP); /* the reset has arrived */
+}
+
+enum redial { REDIAL_CONNECT, REDIAL_FASTOPEN };
+
+/*
+ * A socket dialed to the listener, connected (a non-blocking one told so by
+ * a second connect() when `told`, or only by poll()), reset by the listener,
+ * then dialed again as `how`.
+ */
+static void reset_then_redial(const char *name, int listener, in_port_t port, bool nonblocking,
+			      bool told, bool shut_first, enum redial how)
+{
+	struct sockaddr_in to = at(port);
+	int fd = tcp_socket(nonblocking);
+	if (connect(fd, (struct sockaddr *)&to, sizeof(to)) != 0 && errno != EINPROGRESS) {
+		perror("livecalls: first dial");
+		exit(1);
+	}
+	if (nonblocking) {
+		wait_for(fd, POLLOUT);
+		if (told)
+			connect(fd, (struct sockaddr *)&to, sizeof(to));
+	}
+	reset_from_server(listener, fd, shut_first);
+	errno = SENTINEL;
+	if (how == REDIAL_CONNECT)
+		show(name, connect(fd, (struct sockaddr *)&to, sizeof(to)));
+	else
+		show(name, sendto(fd, "x", 1, MSG_FASTOPEN | MSG_NOSIGNAL, (struct sockaddr *)&to,
+				  sizeof(to)));
+	close(fd);
+}
+
+/* TCP_FASTOPEN_CONNECT: connect() answers 0 at once, the dial waits for
+ * the first send; a second connect() meanwhile is told EISCONN. */
+static void deferred_then_redial(const char *name, in_port_t port)
+{
+	struct sockaddr_in to = at(port);
+	int one = 1, fd = tcp_socket(false);
+	setsockopt(fd, IPPROTO_TCP, TCP_FASTOPEN_CONNECT, &one, sizeof(one));
+	connect(fd, (struct sockaddr *)&to, sizeof(to));
+	errno = SENTINEL;
+	show(name, connect(fd, (struct sockaddr *)&to, sizeof(to)));
+	close(fd);
+}
+
+static void redial_cases(in_port_t port)
+{
+	int l = listener_on(port, 64);
+	reset_then_redial("reset-blocking-connect", l, port, false, false, false, REDIAL_CONNECT);
+	reset_then_redial("reset-blocking-fastopen", l, port, false, false, false, REDIAL_FASTOPEN);
+	reset_then_redial("reset-nonblock-connect", l, port, true, false, false, REDIAL_CONNECT);
+	reset_then_redial("reset-nonblock-fastopen", l, port, true, false, false, REDIAL_FASTOPEN);
+	reset_then_redial("reset-nonblock-told-connect", l, port, true, true, false, REDIAL_CONNECT);
+	reset_then_redial("reset-nonblock-told-fastopen", l, port, true, true, false, REDIAL_FASTOPEN);
+	reset_then_redial("reset-closewait-connect", l, port, true, false, true, REDIAL_CONNECT);
+	reset_then_redial("reset-closewait-blocking-connect", l, port, false, false, true,
+			  REDIAL_CONNECT);
+	deferred_then_redial("fastopen-connect-then-connect", port);
+	close(l);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 3) {
-		fprintf(stderr, "usage: livecalls fastopen|fastopen-passthrough PORT\n");
+		fprintf(stderr, "usage: livecalls fastopen|fastopen-passthrough|redials PORT\n");
 		return 2;
 	}
 	in_port_t port = (in_port_t)atoi(argv[2]);
@@ -119,6 +210,8 @@ int main(int argc, char **argv)
 		fastopen_cases(port, false);
 	else if (strcmp(argv[1], "fastopen-passthrough") == 0)
 		fastopen_cases(port, true);
+	else if (strcmp(argv[1], "redials") == 0)
+		redial_cases(port);
 	else
 		return 2;
 	return 0;
