@@ -72,6 +72,60 @@ network_calls() {
 	[ "$with" -eq "$without" ]
 }
 
+LIVECALLS="$BUILD/tests/livecalls"
+LISTENING=50005 # in the range: livecalls listens here (and one above)
+
+# same_answers LIVECALLS-ARGS...: livecalls prints the same lines without
+# the library and with it, in every mode.
+same_answers() {
+	run in_netns "$LIVECALLS" "$@"
+	[ "$status" -eq 0 ]
+	local without="$output" mode
+	echo "without the library:"$'\n'"$without"
+	for mode in check prebind off; do
+		run in_netns env LD_PRELOAD="$PRELOAD_LIB" NOSELFCONN_MODE=$mode "$LIVECALLS" "$@"
+		[ "$status" -eq 0 ]
+		echo "mode $mode:"
+		diff <(echo "$without") <(echo "$output")
+	done
+}
+
+# A blocking TCP Fast Open send above 4 KiB is split in two where it could
+# hang (guarded, blocking). Before, every such send without MSG_DONTWAIT
+# was: non-blocking ones got EAGAIN (a silent peer) or 16384 bytes sent (a
+# listening one) where libc says EINPROGRESS, a send timeout EAGAIN.
+@test "TCP Fast Open sends of 16 KiB: libc's answer, non-blocking, outside the range, with a send timeout" {
+	same_answers fastopen "$LISTENING"
+	[ "$(grep -c 'errno=EINPROGRESS' <<<"$output")" -eq 5 ]
+}
+
+@test "TCP Fast Open sends of 16 KiB: none more outside the range; F_GETFL, then a split send, where guarded" {
+	local without with
+	without=$(network_calls "$LIVECALLS" fastopen-passthrough "$LISTENING")
+	for mode in check prebind; do
+		with=$(network_calls env LD_PRELOAD="$PRELOAD_LIB" NOSELFCONN_MODE=$mode "$LIVECALLS" fastopen-passthrough "$LISTENING")
+		echo "outside the range, mode $mode: $with calls with the library, $without without"
+		[ "$with" -eq "$without" ]
+	done
+	# Guarded, mode check: two fillers' dials (a look each), a non-blocking
+	# send (F_GETFL, a look), two blocking ones (F_GETFL, a look, the rest).
+	without=$(network_calls "$LIVECALLS" fastopen "$LISTENING")
+	with=$(network_calls "${WITH_LIB[@]}" "$LIVECALLS" fastopen "$LISTENING")
+	echo "with guarded sends: $with calls with the library, $without without"
+	[ "$with" -eq $((without + 2 + 2 + 3 + 3)) ]
+}
+
+# A socket whose peer reset it, dialed again, gets EISCONN (connected
+# before), ECONNRESET or EPIPE (still connecting, or half closed) from the
+# kernel. Before, every one of them was answered ECONNREFUSED, in both
+# modes: the library took "no peer" or "torn down" for its own undo.
+@test "a socket its peer reset, dialed again: libc's answer, blocking and non-blocking, every mode" {
+	same_answers redials "$LISTENING"
+	[ "$(grep -c 'errno=EISCONN' <<<"$output")" -eq 6 ]
+	[ "$(grep -c 'errno=ECONNRESET' <<<"$output")" -eq 2 ]
+	[ "$(grep -c 'errno=EPIPE' <<<"$output")" -eq 1 ]
+}
+
 @test "exported symbols are the interposed calls and nothing else" {
 	run nm -D --defined-only "$LIB"
 	[ "$status" -eq 0 ]

@@ -78,6 +78,7 @@ static inline const char *errname(int err)
 	case EISCONN: return "EISCONN";
 	case EINTR: return "EINTR";
 	case EPIPE: return "EPIPE";
+	case ECONNABORTED: return "ECONNABORTED";
 	case EINVAL: return "EINVAL";
 	case EBADF: return "EBADF";
 	case ENOTSOCK: return "ENOTSOCK";

@@ -15,9 +15,11 @@
  *
  * Prints: rounds= self= (rounds that ended connected to itself) lies=
  * (rounds where a dialer was told connected and the socket was not)
- * refused= (rounds where every dialer got ECONNREFUSED, EALREADY or
- * EINPROGRESS, and the socket ended unconnected) narrowed= (rounds after
- * which the socket's IP_LOCAL_PORT_RANGE was not what it was: unset).
+ * refused= (rounds where every dialer got an answer libc gives a refused
+ * dial, and the socket ended unconnected) torn= (rounds where one of them
+ * was a blocking dial joined to another's and torn down with it) narrowed=
+ * (rounds after which the socket's IP_LOCAL_PORT_RANGE was not what it
+ * was: unset).
  */
 #define _GNU_SOURCE
 #include <poll.h>
@@ -44,6 +46,17 @@ static struct shared_page {
 	int arrived, round;
 	int results[DIALERS];
 } *page;
+
+/*
+ * A blocking dial joined to another dial's connect() under way, whose
+ * refusal disconnects the socket: the kernel tells it EPIPE (Linux 6.6 and
+ * later: the socket was disconnected while it waited) or ECONNABORTED (the
+ * other took the pending error). libc's answer, without the library too.
+ */
+static bool torn_down(int err)
+{
+	return err == EPIPE || err == ECONNABORTED;
+}
 
 static int dial_shared(int fd)
 {
@@ -218,7 +231,7 @@ int main(int argc, char **argv)
 	}
 	int dialers = by_fork || by_scm ? DIALERS : threads;
 
-	long self = 0, lies = 0, refused = 0, narrowed = 0;
+	long self = 0, lies = 0, refused = 0, torn = 0, narrowed = 0;
 	for (int r = 0; r < rounds; r++) {
 		shared_fd = socket(dest.ss_family, SOCK_STREAM, 0);
 		if (by_fork) {
@@ -248,15 +261,17 @@ int main(int argc, char **argv)
 		struct sockaddr_storage peer;
 		socklen_t len = sizeof(peer);
 		bool connected = getpeername(shared_fd, (struct sockaddr *)&peer, &len) == 0;
-		bool told_connected = false, all_refused = true;
+		bool told_connected = false, all_refused = true, any_torn = false;
 		for (int i = 0; i < dialers; i++) {
 			told_connected |= results[i] == 0 || results[i] == EISCONN;
 			all_refused &= results[i] == ECONNREFUSED || results[i] == EALREADY ||
-				       results[i] == EINPROGRESS;
+				       results[i] == EINPROGRESS || torn_down(results[i]);
+			any_torn |= torn_down(results[i]);
 		}
 		self += connected && names_equal(shared_fd);
 		lies += told_connected && !connected;
 		refused += all_refused && !connected;
+		torn += any_torn;
 		narrowed += !range_untouched(shared_fd);
 		struct linger abort_close = { .l_onoff = 1, .l_linger = 0 };
 		setsockopt(shared_fd, SOL_SOCKET, SO_LINGER, &abort_close, sizeof(abort_close));
@@ -277,7 +292,7 @@ int main(int argc, char **argv)
 		shutdown(occupier, SHUT_RDWR); /* wakes the thread in connect() */
 		close(listener);
 	}
-	printf("rounds=%d self=%ld lies=%ld refused=%ld narrowed=%ld\n", rounds, self, lies, refused,
-	       narrowed);
+	printf("rounds=%d self=%ld lies=%ld refused=%ld torn=%ld narrowed=%ld\n", rounds, self, lies,
+	       refused, torn, narrowed);
 	return 0;
 }
