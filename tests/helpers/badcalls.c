@@ -154,6 +154,13 @@ static void bad_pointer_cases(void)
 	errno = SENTINEL;
 	show("sendto-fastopen-unreadable", sendto(fd, "x", 1, MSG_FASTOPEN | MSG_NOSIGNAL, unreadable,
 						  sizeof(struct sockaddr_in)));
+	/* Large enough that a blocking dial could hang sending to itself: the
+	 * library reads the address first there, and must not fault on it. */
+	static char large[64 * 1024];
+	errno = SENTINEL;
+	show("sendto-fastopen-large-unreadable",
+	     sendto(fd, large, sizeof(large), MSG_FASTOPEN | MSG_NOSIGNAL, unreadable,
+		    sizeof(struct sockaddr_in)));
 	errno = SENTINEL;
 	show("sendmsg-fastopen-unreadable", sendmsg(fd, unreadable, MSG_FASTOPEN | MSG_NOSIGNAL));
 	struct msghdr msg = { .msg_name = (void *)unreadable,
