@@ -340,7 +340,13 @@ dist:
 # source (library only: the pkg.noselfconn.libonly profile); elsewhere the
 # native packages only (the nobiarch profile), and it says so.
 DEB_SRC := $(BUILD)/deb/noselfconn-$(VERSION)
-DEB_BUILD = cd $(DEB_SRC) && dpkg-buildpackage -us -uc $(1) >../$(2) 2>&1 || { tail -n 40 ../$(2); exit 1; }
+# DEB_BUILD OPTIONS LOG [ENV]: one dpkg-buildpackage, its output in LOG;
+# none of this make's settings reach the make inside (`make deb BUILD=DIR`
+# would have its make clean remove DIR, a LIBDIR would misplace files).
+DEB_ENV := $(foreach var,MAKEFLAGS MFLAGS MAKELEVEL BUILD CC WITH_I386 PREFIX BINDIR LIBDIR \
+	MANDIR DATADIR SYSTEMDUNITDIR BASHCOMPDIR LD_SO_PRELOAD,-u $(var))
+DEB_BUILD = (cd $(DEB_SRC) && env $(DEB_ENV) $(3) dpkg-buildpackage -us -uc $(1)) >$(BUILD)/deb/$(2) 2>&1 || \
+	{ tail -n 40 $(BUILD)/deb/$(2); exit 1; }
 deb: dist
 	@tests/deps.sh deb
 	rm -rf $(BUILD)/deb && mkdir -p $(BUILD)/deb
@@ -350,7 +356,8 @@ deb: dist
 	@if why=$$(shim/pkg/i386-ready.sh 2>&1); then \
 		echo "dpkg-buildpackage -b; dpkg-buildpackage -ai386 -B -Ppkg.noselfconn.libonly"; \
 		$(call DEB_BUILD,-b,build.log); \
-		$(call DEB_BUILD,-ai386 -B -Ppkg.noselfconn.libonly,build-i386.log); \
+		$(call DEB_BUILD,-ai386 -B -Ppkg.noselfconn.libonly,build-i386.log, \
+			DEB_BUILD_OPTIONS="$${DEB_BUILD_OPTIONS:+$$DEB_BUILD_OPTIONS }crossbuildcanrunhostbinaries"); \
 	else \
 		echo "noselfconn: building $$(dpkg --print-architecture) packages only: $$why"; \
 		$(call DEB_BUILD,-b -Pnobiarch,build.log); \
