@@ -167,10 +167,10 @@ $(HELPERS): $(BUILD)/tests/%: tests/helpers/%.c
 # links it (/lib/ld-linux.so.2: multiarch libc6:i386's loader where that is
 # installed, else libc6-i386's), and with libc6-i386's own loader.
 DIAL_I386 := $(if $(WITH_I386),$(BUILD)/tests/dial-i386 $(BUILD)/tests/dial-lib32)
+$(BUILD)/tests/dial-lib32: NSC_LDFLAGS += -Wl,--dynamic-linker=/lib32/ld-linux.so.2
 $(BUILD)/tests/dial-i386 $(BUILD)/tests/dial-lib32: tests/helpers/dial.c
 	@mkdir -p $(@D)
-	$(CC) -m32 $(TEST_CFLAGS) $(CPPFLAGS) $(CFLAGS) $(NSC_LDFLAGS) $(LDFLAGS) \
-		$(if $(filter %-lib32,$@),-Wl,--dynamic-linker=/lib32/ld-linux.so.2) -o $@ $< -lpthread
+	$(CC) -m32 $(TEST_CFLAGS) $(CPPFLAGS) $(CFLAGS) $(NSC_LDFLAGS) $(LDFLAGS) -o $@ $< -lpthread
 
 $(BUILD)/tests/bench: tests/bench/bench.c $(call OBJ,shim/common/portrange.c shim/common/verdict.c \
 		shim/common/kguard.c shim/common/proc.c shim/common/procnet.c)
