@@ -14,21 +14,26 @@ deb_packages="dpkg-dev debhelper"
 # libc6:i386, whose loader serves i386 programs (dpkg --add-architecture
 # i386). make deb builds the i386 library with gcc -m32 (gcc-multilib; the
 # i686 cross compiler conflicts with it), debhelper strips it with the i686
-# binutils, and dpkg-shlibdeps finds its libc in libc6:i386.
+# binutils, and dpkg-shlibdeps finds its libc in libc6:i386. Without them
+# (not root) make deb builds the native packages only.
 i386_packages=""
+deb_i386_packages=""
 if [ "$(dpkg --print-architecture 2>/dev/null || true)" = amd64 ]; then
 	i386_packages="libc6:i386"
-	deb_packages="$deb_packages gcc-multilib binutils-i686-linux-gnu $i386_packages"
+	deb_i386_packages="gcc-multilib binutils-i686-linux-gnu $i386_packages"
 fi
 # make test-package: lintian, and a fresh Debian root to install into.
-package_packages="$deb_packages lintian debootstrap"
+package_packages="$deb_packages $deb_i386_packages lintian debootstrap"
 test_packages="$demo_packages libc6-dev gcc-multilib bats strace binutils clang libclang-rt-14-dev clang-tidy cppcheck shellcheck valgrind musl-tools file lcov groff-base man-db socat netcat-openbsd curl python3 procps nginx-light mptcpize libmptcpwrap0 python3-prometheus-client golang-go bash-completion $i386_packages"
 
 case "${1:-test}" in
 demo) wanted=$demo_packages ;;
 test) wanted=$test_packages ;;
 kernels) wanted="$test_packages $kernel_packages" ;;
-deb) wanted=$deb_packages ;;
+deb)
+	wanted="$deb_packages $deb_i386_packages"
+	[ "$(id -u)" -eq 0 ] || wanted=$deb_packages
+	;;
 package) wanted=$package_packages ;;
 *) echo "usage: $0 [demo|test|kernels|deb|package]" >&2; exit 2 ;;
 esac
