@@ -104,7 +104,9 @@ $(LIB_NATIVE): $(call OBJ,$(LIB_SRCS)) $(EXPORTS)
 	$(CC) $(CFLAGS) -shared $(NSC_LDFLAGS) $(LDFLAGS) -Wl,--version-script=$(EXPORTS) \
 		-o $@ $(call OBJ,$(LIB_SRCS)) -ldl
 
-# The same sources for i386, apart: $(BUILD)/obj32.
+# The same sources for i386, apart: $(BUILD)/obj32. (Only beside a 64-bit
+# build: built for i386 itself, CC="gcc -m32", the native rule makes it.)
+ifneq ($(WITH_I386),)
 OBJ32 = $(patsubst shim/%.c,$(BUILD)/obj32/%.o,$(1))
 $(BUILD)/obj32/lib/%.o $(BUILD)/obj32/common/%.o: WARNINGS += -Wconversion
 $(call OBJ32,$(LIB_SRCS)): $(BUILD)/obj32/%.o: shim/%.c
@@ -120,6 +122,7 @@ $(LIB_I386): $(call OBJ32,$(LIB_SRCS)) $(EXPORTS)
 $(LIB_LIB32): $(LIB_I386)
 	@mkdir -p $(@D)
 	ln -sfn ../../lib/$(I386_TRIPLET)/$(LIB_IN_ROOT) $@
+endif
 $(LIB): $(LIB_NATIVE)
 	ln -sfn lib/$(TRIPLET)/$(LIB_IN_ROOT) $@
 
@@ -160,9 +163,12 @@ $(HELPERS): $(BUILD)/tests/%: tests/helpers/%.c
 	@mkdir -p $(@D)
 	$(CC) $(TEST_CFLAGS) $(CPPFLAGS) $(CFLAGS) $(NSC_LDFLAGS) $(LDFLAGS) -o $@ $< -lpthread
 
-# ...and for i386, where the library is built for it too.
-DIAL_I386 := $(if $(WITH_I386),$(BUILD)/tests/dial-i386)
-$(BUILD)/tests/dial-i386: tests/helpers/dial.c
+# ...and for i386, where the library is built for it too: as gcc -m32
+# links it (/lib/ld-linux.so.2: multiarch libc6:i386's loader where that is
+# installed, else libc6-i386's), and with libc6-i386's own loader.
+DIAL_I386 := $(if $(WITH_I386),$(BUILD)/tests/dial-i386 $(BUILD)/tests/dial-lib32)
+$(BUILD)/tests/dial-lib32: NSC_LDFLAGS += -Wl,--dynamic-linker=/lib32/ld-linux.so.2
+$(BUILD)/tests/dial-i386 $(BUILD)/tests/dial-lib32: tests/helpers/dial.c
 	@mkdir -p $(@D)
 	$(CC) -m32 $(TEST_CFLAGS) $(CPPFLAGS) $(CFLAGS) $(NSC_LDFLAGS) $(LDFLAGS) -o $@ $< -lpthread
 
@@ -210,7 +216,7 @@ $(TEST_DEPS): tests/deps.sh
 	@mkdir -p $(@D)
 	@tests/deps.sh test
 	@touch $@
-$(HELPERS) $(BUILD)/tests/dial-static $(BUILD)/tests/dial-i386 $(PRELOADS) $(BENCH) $(FUZZER): | $(TEST_DEPS)
+$(HELPERS) $(BUILD)/tests/dial-static $(DIAL_I386) $(PRELOADS) $(BENCH) $(FUZZER): | $(TEST_DEPS)
 TEST_BUILD := all $(HELPERS) $(BUILD)/tests/dial-static $(DIAL_I386) $(PRELOADS) $(UNIT) $(BENCH) $(FUZZER)
 # Make again once the dependencies are in: what it builds (the i386
 # library, with gcc-multilib) was decided when this make started.
@@ -335,15 +341,34 @@ dist:
 # Debian packages, built from the release tarball with debhelper: the
 # tarball unpacked under $(BUILD)/deb, shim/pkg/debian copied in as debian/
 # with a changelog for VERSION, dpkg-buildpackage; the packages left in
-# $(BUILD). No debian/ directory in the source tree.
+# $(BUILD). No debian/ directory in the source tree. On amd64 set up for
+# i386 (tests/deps.sh deb), the 32-bit library too: lib32noselfconn from
+# the amd64 build, then libnoselfconn:i386 from an i386 build of the same
+# source (library only: the pkg.noselfconn.libonly profile); elsewhere the
+# native packages only (the nobiarch profile), and it says so.
 DEB_SRC := $(BUILD)/deb/noselfconn-$(VERSION)
+# DEB_BUILD OPTIONS LOG [ENV]: one dpkg-buildpackage, its output in LOG;
+# none of this make's settings reach the make inside (`make deb BUILD=DIR`
+# would have its make clean remove DIR, a LIBDIR would misplace files).
+DEB_ENV := $(foreach var,MAKEFLAGS MFLAGS MAKELEVEL BUILD CC WITH_I386 PREFIX BINDIR LIBDIR \
+	MANDIR DATADIR SYSTEMDUNITDIR BASHCOMPDIR LD_SO_PRELOAD,-u $(var))
+DEB_BUILD = (cd $(DEB_SRC) && env $(DEB_ENV) $(3) dpkg-buildpackage -us -uc $(1)) >$(BUILD)/deb/$(2) 2>&1 || \
+	{ tail -n 40 $(BUILD)/deb/$(2); exit 1; }
 deb: dist
 	@tests/deps.sh deb
 	rm -rf $(BUILD)/deb && mkdir -p $(BUILD)/deb
 	tar -C $(BUILD)/deb -xzf $(DIST)
 	cp -R shim/pkg/debian $(DEB_SRC)/debian
 	shim/pkg/changelog.sh $(VERSION) $$(git log -1 --format=%ct) > $(DEB_SRC)/debian/changelog
-	cd $(DEB_SRC) && dpkg-buildpackage -b -us -uc >../build.log 2>&1 || { tail -n 40 ../build.log; exit 1; }
+	@if why=$$(shim/pkg/i386-ready.sh 2>&1); then \
+		echo "dpkg-buildpackage -b; dpkg-buildpackage -ai386 -B -Ppkg.noselfconn.libonly"; \
+		$(call DEB_BUILD,-b,build.log); \
+		$(call DEB_BUILD,-ai386 -B -Ppkg.noselfconn.libonly,build-i386.log, \
+			DEB_BUILD_OPTIONS="$${DEB_BUILD_OPTIONS:+$$DEB_BUILD_OPTIONS }crossbuildcanrunhostbinaries"); \
+	else \
+		echo "noselfconn: building $$(dpkg --print-architecture) packages only: $$why"; \
+		$(call DEB_BUILD,-b -Pnobiarch,build.log); \
+	fi
 	rm -f $(BUILD)/*.deb && cp $(BUILD)/deb/*.deb $(BUILD)/
 	@ls $(BUILD)/*.deb
 

@@ -29,7 +29,7 @@ log=$(dirname "$0")/../log
 echo "apt-get $*" >> "$log"
 case "$*" in
 update*) ;;
-*--assume-no*)
+*--trivial-only*)
 	printf 'The following NEW packages will be installed:\n  nginx-common nginx-light\n'
 	printf '0 upgraded, 2 newly installed, 0 to remove and 0 not upgraded.\n'
 	printf 'Need to get 641 kB of archives.\n'
@@ -69,7 +69,7 @@ SH
 	[ "$(sed -n 3p <<<"$stderr")" = "deps: After this operation, 1,734 kB of additional disk space will be used." ]
 	[ "$(sed -n 4p <<<"$stderr")" = "deps: installing nginx-light" ]
 	# The estimate was asked before the install.
-	[ "$(grep -n -- '--assume-no' "$FAKE/log" | cut -d: -f1)" -lt "$(grep -n -- 'install -y' "$FAKE/log" | cut -d: -f1)" ]
+	[ "$(grep -n -- '--trivial-only' "$FAKE/log" | cut -d: -f1)" -lt "$(grep -n -- 'install -y' "$FAKE/log" | cut -d: -f1)" ]
 	# While installing, policy-rc.d refused every start; it is gone after.
 	grep -qx "policy-rc.d said 101 to starting nginx" "$FAKE/log"
 	[ -z "$(grep -x 'nginx started' "$FAKE/log")" ]
@@ -105,4 +105,54 @@ SH
 	[ "$stderr" = "deps: missing packages: nginx-light
 deps: install them with: sudo apt-get install -y nginx-light" ]
 	[ ! -e "$FAKE/log" ]
+}
+
+# On amd64 the i386 C library is wanted (the i386 library's tests and
+# packages): its architecture is added before apt-get update, once.
+@test "deps.sh: a package of another architecture: its architecture is added first; not root, the command says so (make deb does without)" {
+	local i386="$FAKE/i386"
+	mkdir -p "$i386"
+	cat > "$i386/dpkg-query" <<'SH'
+#!/bin/sh
+case "$*" in
+*'${Status}'*libc6:i386) grep -qx i386 "$(dirname "$0")/../arch" 2>/dev/null && echo "install ok installed" || echo "unknown ok not-installed" ;;
+*'${Status}'*) echo "install ok installed" ;;
+*'${Package}'*) printf 'bash\n' ;;
+esac
+SH
+	cat > "$i386/dpkg" <<'SH'
+#!/bin/sh
+dir=$(dirname "$0")/..
+{ echo "dpkg $*" >> "$dir/log"; } 2>/dev/null || true
+case "$1" in
+--print-architecture) echo amd64 ;;
+--print-foreign-architectures) cat "$dir/arch" 2>/dev/null || true ;;
+--add-architecture) echo "$2" >> "$dir/arch" ;;
+esac
+SH
+	chmod 755 "$i386"/*
+	run --separate-stderr env PATH="$i386:$FAKE/bin:$PATH" "$ROOT/tests/deps.sh" deb
+	echo "$stderr"
+	cat "$FAKE/log"
+	[ "$status" -eq 0 ]
+	grep -qx "deps: adding the i386 architecture (dpkg --add-architecture i386)" <<<"$stderr"
+	grep -qx "deps: installing libc6:i386" <<<"$stderr"
+	# Added before the package lists are fetched.
+	[ "$(grep -n -- '--add-architecture i386' "$FAKE/log" | cut -d: -f1)" -lt "$(grep -n 'apt-get update' "$FAKE/log" | cut -d: -f1)" ]
+	# Not root, with the architecture not added: the tests need it, and
+	# the command names every step; make deb does without (native only).
+	rm "$FAKE/arch"
+	local readable
+	readable=$(readable_copy "$ROOT/tests/deps.sh")
+	chmod a+rx "$i386" "$i386"/* "$FAKE" "$FAKE/bin" "$FAKE"/bin/*
+	run --separate-stderr setpriv --reuid=65534 --regid=65534 --clear-groups \
+		env PATH="$i386:$FAKE/bin:$PATH" "$readable/deps.sh" test
+	echo "$stderr"
+	[ "$status" -eq 1 ]
+	[ "$stderr" = "deps: missing packages: libc6:i386
+deps: install them with: sudo dpkg --add-architecture i386 && sudo apt-get update && sudo apt-get install -y libc6:i386" ]
+	run --separate-stderr setpriv --reuid=65534 --regid=65534 --clear-groups \
+		env PATH="$i386:$FAKE/bin:$PATH" "$readable/deps.sh" deb
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
 }

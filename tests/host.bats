@@ -163,6 +163,53 @@ in_host_ns() {
 	fi
 }
 
+# Both i386 loaders Debian has (tests/deps.sh installs them): multiarch
+# libc6:i386's, /lib/ld-linux.so.2 ($LIB is lib/i386-linux-gnu), and
+# libc6-i386's, /lib32/ld-linux.so.2 ($LIB is lib32).
+# bats test_tags=no-sanitizer
+@test "both i386 loaders here: --enable-host asks each, each loads its own library; without either one it refuses" {
+	[ "$(readlink -f /lib/ld-linux.so.2)" = "$(readlink -f /lib/i386-linux-gnu/ld-linux.so.2)" ] &&
+		[ -e /lib32/ld-linux.so.2 ] && [ -e "$BUILD/lib32/noselfconn/libnoselfconn.so" ] || {
+		echo "both i386 loaders and the i386 build needed: tests/deps.sh installs libc6:i386 and gcc-multilib" >&2
+		return 1
+	}
+	# The control: either i386 library missing, every program of that
+	# loader would print an error at start; nothing is written.
+	local arch
+	for arch in lib/i386-linux-gnu lib32; do
+		in_host_ns '
+			rm "/usr/local/'"$arch"'/noselfconn/libnoselfconn.so"
+			"$NSC" --enable-host; echo "status $?"
+			grep -qs noselfconn /etc/ld.so.preload || echo "not named"'
+		grep -qx "status 125" <<<"$output"
+		grep -qx "not named" <<<"$output"
+		if [ "$arch" = lib32 ]; then
+			[[ "$stderr" == *"i386 (/lib32/ld-linux.so.2) cannot load it: "* ]]
+			[[ "$stderr" == *"i386 (/lib/ld-linux.so.2) loads /usr/local/lib/i386-linux-gnu/noselfconn/libnoselfconn.so"* ]]
+		else
+			[[ "$stderr" == *"i386 (/lib/ld-linux.so.2) cannot load it: "* ]]
+			[[ "$stderr" == *"i386 (/lib32/ld-linux.so.2) loads /usr/local/lib32/noselfconn/libnoselfconn.so"* ]]
+		fi
+	done
+	# Both there: every loader loads its own, the line goes in, and a new
+	# program of each kind maps its own library and prints nothing.
+	in_host_ns '
+		"$NSC" --enable-host; echo "status $?"
+		for dial in "$1" "$2" "$3"; do
+			"$dial" -n 1 127.0.0.2 1 >/dev/null
+			env LD_TRACE_LOADED_OBJECTS=1 "$dial" | sed -n "s|.* => \(/usr/local/[^ ]*\) .*|\1|p"
+		done
+		"$NSC" --disable-host' "$DIAL" "$BUILD/tests/dial-i386" "$BUILD/tests/dial-lib32"
+	grep -qx "status 0" <<<"$output"
+	[[ "$stderr" == *"noselfconn: i386 (/lib/ld-linux.so.2) loads /usr/local/lib/i386-linux-gnu/noselfconn/libnoselfconn.so"* ]]
+	[[ "$stderr" == *"noselfconn: i386 (/lib32/ld-linux.so.2) loads /usr/local/lib32/noselfconn/libnoselfconn.so"* ]]
+	[[ "$stderr" == *"noselfconn: x86-64 (/lib64/ld-linux-x86-64.so.2) loads /usr/local/$LIB_SUBDIR/libnoselfconn.so"* ]]
+	[[ "$stderr" == *"noselfconn: added /usr/local/\$LIB/noselfconn/libnoselfconn.so to /etc/ld.so.preload"* ]]
+	[ "$(grep '^/usr/local/' <<<"$output")" = "$(printf '%s\n' "/usr/local/$LIB_SUBDIR/libnoselfconn.so" \
+		/usr/local/lib/i386-linux-gnu/noselfconn/libnoselfconn.so /usr/local/lib32/noselfconn/libnoselfconn.so)" ]
+	[ -z "$(grep -v '^noselfconn: ' <<<"$stderr")" ]
+}
+
 # bats test_tags=no-sanitizer
 @test "another libnoselfconn.so named already: not added twice, not taken out" {
 	in_host_ns '
