@@ -50,6 +50,7 @@ kguard_start() {
 		set -- "$KG_CGROUP"
 	fi
 	KG_LOG="$BATS_TEST_TMPDIR/kguard.$RANDOM.log"
+	: >"$KG_LOG"
 	"$WRAPPER" --kernel "$1" 2>"$KG_LOG" &
 	KG_PID=$!
 	local i

@@ -195,8 +195,8 @@ static void bind_sockaddr(struct program *p)
 }
 
 /*
- * Step 4's last resort: bind the destination's address with port 0 (no port
- * is taken). EADDRNOTAVAIL: not local, untouched. Bound: local, and the
+ * Step 4's trial: bind the destination's address with port 0 (no port is
+ * taken). EADDRNOTAVAIL: not local, untouched. Bound: local, and the
  * address is put back before the dial goes on (restore_pass). Any other
  * error (IPv4: EINVAL, "already bound", checked after the address): local.
  */
@@ -211,6 +211,34 @@ static void trial_bind(struct program *p)
 	store_imm32(a, FP_TRIAL, 1);
 	nsc_label_here(a, kept);
 	count(p, NSC_COUNT_TRIAL);
+	jump(a, p->local);
+}
+
+/*
+ * Step 4's end, where neither the fixed ranges nor the map found the
+ * destination: a trial bind where it can tell, else the map's word (a
+ * namespace whose addresses user space keeps: a miss says remote; one it
+ * does not: local, to be safe). No trial where non-local binds are allowed
+ * (it would prove nothing), nor for a bound socket of the IPv6 family, a
+ * v4-mapped dial's included: __inet6_bind checks "already bound" before the
+ * address. (IPv4's __inet_bind checks the address first.)
+ */
+static void trial_or_map(struct program *p, uint32_t nonlocal_flag)
+{
+	struct nsc_asm *a = p->a;
+	nsc_label undecided = nsc_label_new(a);
+	load(a, BPF_W, R1, R10, FP_FLAGS);
+	alu_imm(a, BPF_AND, R1, (int32_t)nonlocal_flag);
+	jump_if(a, BPF_JNE, R1, 0, undecided);
+	if (p->kind != DIAL_V4) {
+		load(a, BPF_W, R1, R10, FP_SPORT);
+		jump_if(a, BPF_JNE, R1, 0, undecided);
+	}
+	trial_bind(p);
+	nsc_label_here(a, undecided);
+	load(a, BPF_W, R1, R10, FP_FLAGS);
+	alu_imm(a, BPF_AND, R1, NSC_NETNS_KNOWN);
+	jump_if(a, BPF_JNE, R1, 0, p->pass);
 	jump(a, p->local);
 }
 
@@ -403,10 +431,7 @@ static void body_v4(struct program *p, enum dial_kind kind)
 	jump_if(a, BPF_JNE, SRC4, 0, p->local); /* its own address */
 	read_netns(p);
 	lookup_address(p);
-	load(a, BPF_W, R1, R10, FP_FLAGS);
-	alu_imm(a, BPF_AND, R1, NSC_NETNS_NONLOCAL4);
-	jump_if(a, BPF_JNE, R1, 0, p->pass);
-	trial_bind(p); /* IPv4 checks the address before "already bound" */
+	trial_or_map(p, NSC_NETNS_NONLOCAL4);
 
 	local_dial(p);
 	pass_exit(p);
@@ -450,7 +475,7 @@ static void body_v6(struct program *p)
 	struct nsc_asm *a = p->a;
 	new_body(p, DIAL_V6);
 	nsc_label have_dest = nsc_label_new(a), unbound = nsc_label_new(a);
-	nsc_label not_loopback = nsc_label_new(a), untracked = nsc_label_new(a);
+	nsc_label not_loopback = nsc_label_new(a);
 
 	/* ::: the kernel dials ::1 */
 	nsc_label any = nsc_label_new(a);
@@ -480,20 +505,7 @@ static void body_v6(struct program *p)
 	jump_if(a, BPF_JNE, R1, 0, p->local);
 	read_netns(p);
 	lookup_address(p);
-	load(a, BPF_W, R1, R10, FP_FLAGS);
-	alu_imm(a, BPF_AND, R1, NSC_NETNS_NONLOCAL6);
-	jump_if(a, BPF_JNE, R1, 0, p->pass);
-	/* IPv6 checks "already bound" before the address: no trial for a bound
-	 * socket. Where user space keeps this namespace's addresses, a miss
-	 * says remote; else local, to be safe. */
-	load(a, BPF_W, R1, R10, FP_SPORT);
-	jump_if(a, BPF_JEQ, R1, 0, untracked);
-	load(a, BPF_W, R1, R10, FP_FLAGS);
-	alu_imm(a, BPF_AND, R1, NSC_NETNS_KNOWN);
-	jump_if(a, BPF_JNE, R1, 0, p->pass);
-	jump(a, p->local);
-	nsc_label_here(a, untracked);
-	trial_bind(p);
+	trial_or_map(p, NSC_NETNS_NONLOCAL6);
 
 	local_dial(p);
 	pass_exit(p);
