@@ -32,6 +32,30 @@ teardown() {
 @test "kernel guard: ::" { kernel_case ::; }
 @test "kernel guard: another local address, 10.99.0.1" { kernel_case 10.99.0.1; }
 @test "kernel guard: another local address, fd00::1" { kernel_case fd00::1; }
+
+# A trial bind cannot tell a link-local address (the context has no scope
+# id: EINVAL): the namespace's addresses the daemon read do, and before it
+# read them the destination is taken for local.
+@test "kernel guard: a link-local address of its own, fe80::1%lo, before and after the daemon read it" {
+	DIAL="$BATS_TEST_TMPDIR/dial-link-local"
+	printf '#!/bin/sh\nip -6 addr add fe80::1/64 dev lo nodad\nexec "%s" "$@"\n' \
+		"$BUILD/tests/dial" > "$DIAL"
+	chmod +x "$DIAL"
+	kernel_case fe80::1%lo
+	expect_count trial_binds 0
+	kguard_start
+	held_netns
+	in_held ip -6 addr add fe80::1/64 dev lo nodad
+	kguard_reread
+	run in_held "$BUILD/tests/dial" -n 300 fe80::1%lo "$TARGET"
+	echo "read by the daemon: $output"
+	expect self 0
+	expect refused 300
+	kguard_stop
+	[ "$(($(kcount steered) + $(kcount refused)))" -eq 300 ]
+	expect_count trial_binds 0
+}
+
 @test "kernel guard: non-blocking, SO_ERROR" { kernel_case 127.0.0.1 -s nonblock; }
 @test "kernel guard: non-blocking, written without SO_ERROR" { kernel_case ::1 -s nonblock-write; }
 @test "kernel guard: TCP Fast Open, sendto(MSG_FASTOPEN)" { kernel_case 127.0.0.1 -s fastopen-sendto; }

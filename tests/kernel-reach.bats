@@ -60,7 +60,8 @@ remote_script() {
 		bound='
 echo "bound v4 $(python3 "$ECHO" dial 192.0.2.2 50005 5 bound)"
 echo "bound v6 $(python3 "$ECHO" dial 2001:db8::2 50005 5 bound)"
-echo "bound v4-mapped $(python3 "$ECHO" dial ::ffff:192.0.2.2 50005 5 bound)"'
+echo "bound v4-mapped $(python3 "$ECHO" dial ::ffff:192.0.2.2 50005 5 bound)"
+echo "bound link-local $(python3 "$ECHO" dial fe80::2%veth0 50005 5 bound)"'
 	fi
 	cat <<EOF
 set -e
@@ -83,6 +84,7 @@ until grep -qs listening "$BATS_TEST_TMPDIR/far.log"; do sleep 0.05; done
 echo "v4 \$(python3 "$ECHO" dial 192.0.2.2 50005 20 $2)"
 echo "v6 \$(python3 "$ECHO" dial 2001:db8::2 50005 20 $2)"
 echo "v4-mapped \$(python3 "$ECHO" dial ::ffff:192.0.2.2 50005 20 $2)"
+echo "link-local \$(python3 "$ECHO" dial fe80::2%veth0 50005 20 $2)"
 echo "v4 closed \$(python3 "$ECHO" dial 192.0.2.2 50006 5 $2)"
 echo "v6 closed \$(python3 "$ECHO" dial 2001:db8::2 50006 5 $2)"$bound
 kill \$far \$!
@@ -99,7 +101,7 @@ remote_same() {
 	echo "without a guard: $output"
 	[ "$status" -eq 0 ]
 	local plain="$output" name
-	for name in v4 v6 v4-mapped; do
+	for name in v4 v6 v4-mapped link-local; do
 		[[ "$plain" == *"$name connected=20 intact=20 refused=0 failed=0 self=0"* ]]
 		[ -n "${2:-}" ] ||
 			[[ "$plain" == *"bound $name connected=5 intact=5 refused=0 failed=0 self=0"* ]]

@@ -196,20 +196,28 @@ static void bind_sockaddr(struct program *p)
 
 /*
  * Step 4's trial: bind the destination's address with port 0 (no port is
- * taken). EADDRNOTAVAIL: not local, untouched. Bound: local, and the
- * address is put back before the dial goes on (restore_pass). Any other
- * error (IPv4: EINVAL, "already bound", checked after the address): local.
+ * taken), and read the answer as __inet_bind and __inet6_bind give it.
+ * Bound: local (the address is put back before the dial goes on,
+ * restore_pass). EADDRNOTAVAIL: not local, untouched. IPv4's EINVAL is
+ * "already bound", checked after the address: local. Any other error tells
+ * nothing (IPv6's EINVAL: a link-local address with no device to bind it
+ * to, as the scope id of the dial is not in the context; ENODEV...): goto
+ * undecided.
  */
-static void trial_bind(struct program *p)
+static void trial_bind(struct program *p, nsc_label undecided)
 {
 	struct nsc_asm *a = p->a;
-	nsc_label kept = nsc_label_new(a);
+	nsc_label local = nsc_label_new(a), bound = nsc_label_new(a);
 	build_sockaddr(p, R10, ADDR_DEST);
 	bind_sockaddr(p);
+	jump_if(a, BPF_JEQ, R0, 0, bound);
 	jump32_if(a, BPF_JEQ, R0, (uint32_t)-EADDRNOTAVAIL, p->pass);
-	jump_if(a, BPF_JNE, R0, 0, kept);
+	if (p->kind == DIAL_V4)
+		jump32_if(a, BPF_JEQ, R0, (uint32_t)-EINVAL, local);
+	jump(a, undecided);
+	nsc_label_here(a, bound);
 	store_imm32(a, FP_TRIAL, 1);
-	nsc_label_here(a, kept);
+	nsc_label_here(a, local);
 	count(p, NSC_COUNT_TRIAL);
 	jump(a, p->local);
 }
@@ -234,7 +242,7 @@ static void trial_or_map(struct program *p, uint32_t nonlocal_flag)
 		load(a, BPF_W, R1, R10, FP_SPORT);
 		jump_if(a, BPF_JNE, R1, 0, undecided);
 	}
-	trial_bind(p);
+	trial_bind(p, undecided);
 	nsc_label_here(a, undecided);
 	load(a, BPF_W, R1, R10, FP_FLAGS);
 	alu_imm(a, BPF_AND, R1, NSC_NETNS_KNOWN);
