@@ -218,14 +218,19 @@ remote_same() {
 	expect_at_least self 1
 }
 
+# The daemon is stopped (SIGSTOP) while the addresses are added: until it
+# reads them, unbound sockets are judged by a trial bind; a socket bound to
+# the port it dials, by the map alone, so it meets itself (the window
+# noselfconn(1) describes). Let go, the daemon reads them at once, told by
+# the kernel, with no SIGHUP.
 @test "kernel reach: an address added after attaching, before and after the guard reads it" {
 	kguard_start
 	held_netns
 	kguard_reread
-	local trials
+	local trials addr own="$ROOT/tests/helpers/own_port.py"
 	trials=$(kcount trial_binds)
+	kill -STOP "$KG_PID"
 	in_held sh -c 'ip addr add 10.99.0.7/32 dev lo; ip -6 addr add fd00::7/128 dev lo nodad'
-	local addr
 	for addr in 10.99.0.7 fd00::7; do
 		run nsenter -t "$NS_PID" -n "$DIAL" -n 300 "$addr" 50000
 		echo "$addr without a guard: $output"
@@ -235,19 +240,56 @@ remote_same() {
 		expect self 0
 		expect refused 300
 	done
-	kguard_reread
+	run in_held python3 "$own" fd00::7 fd00::7 fd00::7
+	echo "bound to its own port, not read yet: $output"
+	expect self 3
+	kguard_counts_now
 	# Not in the map yet: a trial bind told each one local
-	[ "$(kcount trial_binds)" -ge $((trials + 600)) ]
+	[ "$(kcount trial_binds)" -eq $((trials + 600)) ]
 	trials=$(kcount trial_binds)
+	kill -CONT "$KG_PID"
+	local i
+	for ((i = 0; i < 600; i++)); do
+		run in_held python3 "$own" fd00::7
+		[ "$(field refused)" -eq 1 ] && break
+		sleep 0.1
+	done
+	echo "bound to its own port, once the daemon woke: $output"
+	expect refused 1
+	run in_held python3 "$own" fd00::7 fd00::7 fd00::7
+	expect refused 3
 	for addr in 10.99.0.7 fd00::7; do
 		run in_held "$DIAL" -n 300 "$addr" 50000
 		echo "$addr guarded, read: $output"
 		expect self 0
 		expect refused 300
 	done
-	kguard_reread
+	kguard_stop
 	# In the map: no trial any more
-	[ "$(kcount trial_binds)" -eq "$trials" ]
+	expect_count trial_binds "$trials"
+	[ "$(grep -c 'read the values of' "$KG_LOG")" -eq 1 ] # the one SIGHUP above
+}
+
+# A socket bound first to the wildcard and the port it dials is judged by
+# the namespace's addresses the daemon keeps (no trial bind on a bound IPv6
+# socket): a list cut short must not pass for whole.
+@test "kernel reach: a namespace with more addresses than the daemon keeps (256): bound IPv6 sockets dialing their own port on any of them are refused" {
+	local own="$ROOT/tests/helpers/own_port.py" addrs i add
+	addrs=$(for ((i = 0; i < 300; i++)); do printf 'fd00::1:%x ' "$i"; done)
+	add="for a in $addrs; do echo \"addr add \$a/128 dev lo nodad\"; done | ip -6 -batch -"
+	run in_netns sh -c "$add; exec python3 \"\$0\" $addrs" "$own"
+	echo "without a guard: $output"
+	expect self 300
+	kguard_start
+	held_netns
+	in_held sh -c "$add"
+	kguard_reread
+	run in_held python3 "$own" $addrs
+	echo "guarded: $output"
+	kguard_stop
+	expect self 0
+	expect refused 300
+	expect_count refused 300
 }
 
 # Item 5 -------------------------------------------------------------------

@@ -88,6 +88,26 @@ kcount() {
 	return 1
 }
 
+# guard_place CGROUP_OR_PIN: what the audit's JSON says of the first place
+# of the guard there (attached to that cgroup, or pinned at that file), one
+# key=value a line (cgroup=..., program=..., counts.steered=...); nothing
+# when it is not there. Other guards on this machine are not looked at.
+guard_place() {
+	local leaves n
+	"$WRAPPER" --audit --json > "$BATS_TEST_TMPDIR/audit.json" || true
+	leaves=$(python3 "$ROOT/tests/helpers/audit_check.py" json "$BATS_TEST_TMPDIR/audit.json")
+	n=$(grep -E "^kernel_guard\.places\.[0-9]+\.(cgroup|pinned)=\"$1\"\$" <<<"$leaves" |
+		head -n 1 | cut -d . -f 3)
+	[ -z "$n" ] || sed -n "s/^kernel_guard\.places\.$n\.//p" <<<"$leaves"
+}
+
+# kguard_counts_now: the running guard's counts, as the audit reads them,
+# in $KG_COUNTS (for kcount).
+kguard_counts_now() {
+	KG_COUNTS=$(guard_place "$KG_CGROUP" | sed -n 's/^counts\.//p' | tr '\n' ' ')
+	echo "guard: $KG_COUNTS"
+}
+
 # in_cgroup CMD...: CMD in the test's cgroup (a subshell moves itself in,
 # then runs CMD; the test's own shell stays where it is).
 in_cgroup() {
