@@ -35,9 +35,15 @@ require_kernel_guard() {
 	fi
 }
 
+# This run of the suite, in the names of what its tests create: other
+# engineers' suites run on this machine at the same time, with guards of
+# their own. (bats' root pid, and its run directory's random suffix.)
+KG_RUN="${BATS_ROOT_PID:-$$}"
+case "${BATS_RUN_TMPDIR:-}" in */bats-run-*) KG_RUN="$KG_RUN-${BATS_RUN_TMPDIR##*/bats-run-}" ;; esac
+
 # kguard_cgroup: a new, empty cgroup of this test's own, in $KG_CGROUP.
 kguard_cgroup() {
-	KG_CGROUP="$CG2/noselfconn-test-$$-${BATS_TEST_NUMBER:-0}-$RANDOM"
+	KG_CGROUP="$CG2/noselfconn-test-$KG_RUN-$$-${BATS_TEST_NUMBER:-0}-$RANDOM"
 	mkdir "$KG_CGROUP"
 }
 
@@ -88,13 +94,14 @@ kcount() {
 	return 1
 }
 
-# guard_place CGROUP_OR_PIN: what the audit's JSON says of the first place
-# of the guard there (attached to that cgroup, or pinned at that file), one
-# key=value a line (cgroup=..., program=..., counts.steered=...); nothing
-# when it is not there. Other guards on this machine are not looked at.
+# guard_place CGROUP_OR_PIN [CMD...]: what the audit's JSON says of the
+# first place of the guard there (attached to that cgroup, or pinned at
+# that file), one key=value a line (cgroup=..., program=...,
+# counts.steered=...); nothing when it is not there. Other guards on this
+# machine are not looked at. CMD runs the audit (in_bpffs, to see pins).
 guard_place() {
 	local leaves n
-	"$WRAPPER" --audit --json > "$BATS_TEST_TMPDIR/audit.json" || true
+	"${@:2}" "$WRAPPER" --audit --json > "$BATS_TEST_TMPDIR/audit.json" || true
 	leaves=$(python3 "$ROOT/tests/helpers/audit_check.py" json "$BATS_TEST_TMPDIR/audit.json")
 	n=$(grep -E "^kernel_guard\.places\.[0-9]+\.(cgroup|pinned)=\"$1\"\$" <<<"$leaves" |
 		head -n 1 | cut -d . -f 3)
@@ -123,7 +130,7 @@ kguard_teardown() {
 		KG_PID=""
 	fi
 	local top dir pid
-	for top in "$CG2"/noselfconn-test-$$-*; do
+	for top in "$CG2/noselfconn-test-$KG_RUN-$$-"*; do
 		[ -d "$top" ] || continue
 		# Deepest first: a test's cgroup may have children of its own.
 		while read -r dir; do
