@@ -153,12 +153,7 @@ BIND_AFTER=-L
 kernel_case() {
 	local addr="$1"
 	shift
-	run in_netns "$DIAL" -n 300 "$@" "$addr" "$TARGET"
-	[ "$status" -eq 0 ]
-	local control
-	control=$(field self)
-	echo "without a guard: $control of 300 dials connected to themselves"
-	[ "$control" -ge 1 ]
+	control_meets_itself "$addr" "$@"
 	kguard_start
 	run in_cgroup in_netns "$DIAL" -n 300 $BIND_AFTER "$@" "$addr" "$TARGET"
 	echo "guarded: $output"
