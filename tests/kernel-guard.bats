@@ -32,6 +32,30 @@ teardown() {
 @test "kernel guard: ::" { kernel_case ::; }
 @test "kernel guard: another local address, 10.99.0.1" { kernel_case 10.99.0.1; }
 @test "kernel guard: another local address, fd00::1" { kernel_case fd00::1; }
+
+# A trial bind cannot tell a link-local address (the context has no scope
+# id: EINVAL): the namespace's addresses the daemon read do, and before it
+# read them the destination is taken for local.
+@test "kernel guard: a link-local address of its own, fe80::1%lo, before and after the daemon read it" {
+	DIAL="$BATS_TEST_TMPDIR/dial-link-local"
+	printf '#!/bin/sh\nip -6 addr add fe80::1/64 dev lo nodad\nexec "%s" "$@"\n' \
+		"$BUILD/tests/dial" > "$DIAL"
+	chmod +x "$DIAL"
+	kernel_case fe80::1%lo
+	expect_count trial_binds 0
+	kguard_start
+	held_netns
+	in_held ip -6 addr add fe80::1/64 dev lo nodad
+	kguard_reread
+	run in_held "$BUILD/tests/dial" -n 300 fe80::1%lo "$TARGET"
+	echo "read by the daemon: $output"
+	expect self 0
+	expect refused 300
+	kguard_stop
+	[ "$(($(kcount steered) + $(kcount refused)))" -eq 300 ]
+	expect_count trial_binds 0
+}
+
 @test "kernel guard: non-blocking, SO_ERROR" { kernel_case 127.0.0.1 -s nonblock; }
 @test "kernel guard: non-blocking, written without SO_ERROR" { kernel_case ::1 -s nonblock-write; }
 @test "kernel guard: TCP Fast Open, sendto(MSG_FASTOPEN)" { kernel_case 127.0.0.1 -s fastopen-sendto; }
@@ -47,15 +71,19 @@ teardown() {
 	kernel_case 127.0.0.1 -r
 }
 
-# Two ports: bind() prefers the odd one, connect() the even one.
-@test "kernel guard: bound first, bind(ip, 0) drew the target: refused as the kernel refuses" {
+# bound_to_target HOW ADDR...: a socket bound first (dial -b HOW) drew the
+# port it then dials, in a range of two ports (bind() prefers the odd one,
+# connect() the even one): it meets itself every time without a guard;
+# guarded, every dial is refused as the kernel refuses, and counted so.
+bound_to_target() {
+	local how="$1" addr
+	shift
 	NSC_TEST_RANGE="50000 50001"
-	local addr
-	for addr in 127.0.0.1 ::1 10.99.0.1 fd00::1; do
-		run in_netns "$DIAL" -n 100 -b port0 "$addr" 50001
+	for addr in "$@"; do
+		run in_netns "$DIAL" -n 100 -b "$how" "$addr" 50001
 		expect self 100
 		kguard_start
-		run in_cgroup in_netns "$DIAL" -n 100 -b port0 "$addr" 50001
+		run in_cgroup in_netns "$DIAL" -n 100 -b "$how" "$addr" 50001
 		echo "$addr guarded: $output"
 		expect self 0
 		expect refused 100
@@ -64,20 +92,12 @@ teardown() {
 	done
 }
 
-@test "kernel guard: bound first to the wildcard, 0.0.0.0 and ::, then its own port" {
-	NSC_TEST_RANGE="50000 50001"
-	local addr
-	for addr in 127.0.0.1 ::1; do
-		run in_netns "$DIAL" -n 100 -b any0 "$addr" 50001
-		expect self 100
-		kguard_start
-		run in_cgroup in_netns "$DIAL" -n 100 -b any0 "$addr" 50001
-		echo "$addr guarded: $output"
-		expect self 0
-		expect refused 100
-		kguard_stop
-		expect_count refused 100
-	done
+@test "kernel guard: bound first, bind(ip, 0) drew the target: refused as the kernel refuses" {
+	bound_to_target port0 127.0.0.1 ::1 10.99.0.1 fd00::1
+}
+
+@test "kernel guard: bound first to the wildcard, 0.0.0.0 and :: (dual-stack, v4-mapped too), then its own port" {
+	bound_to_target any0 127.0.0.1 ::1 ::ffff:10.99.0.1
 }
 
 @test "kernel guard: io_uring, IORING_OP_CONNECT and IORING_OP_SENDMSG with MSG_FASTOPEN" {

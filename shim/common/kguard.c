@@ -74,6 +74,21 @@ int nsc_is_guard_prog(uint32_t id, char name[BPF_OBJ_NAME_LEN])
 	return is_guard_name(name);
 }
 
+int nsc_pinned_guard(const char *path, struct bpf_prog_info *info)
+{
+	union bpf_attr attr;
+	memset(&attr, 0, sizeof(attr));
+	attr.pathname = ptr(path);
+	int fd = (int)nsc_bpf(BPF_OBJ_GET, &attr);
+	if (fd < 0)
+		return -1;
+	memset(info, 0, sizeof(*info));
+	bool ok = nsc_prog_info(fd, info);
+	close(fd);
+	info->name[BPF_OBJ_NAME_LEN - 1] = '\0';
+	return ok && is_guard_name(info->name);
+}
+
 int nsc_guard_attached(int cgroup_fd, uint32_t *ids, int max)
 {
 	static const enum bpf_attach_type types[] = { BPF_CGROUP_INET4_CONNECT,

@@ -61,6 +61,11 @@ bool nsc_map_info(int fd, struct bpf_map_info *info);
  * 0 no, -1 when it cannot be read (gone, or no right to). */
 int nsc_is_guard_prog(uint32_t id, char name[BPF_OBJ_NAME_LEN]);
 
+/* Whether `path` (on a BPF file system) pins one of the guard's programs:
+ * 1 yes (*info: what it says of itself), 0 it pins something else (or
+ * something that says nothing), -1 nothing is pinned there. */
+int nsc_pinned_guard(const char *path, struct bpf_prog_info *info);
+
 /* The guard's programs attached directly to the cgroup open at `cgroup_fd`:
  * their ids in ids[] (at most max), their count returned, -1 on error
  * (errno set: EPERM without CAP_NET_ADMIN, EINVAL on a kernel without

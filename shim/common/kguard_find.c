@@ -91,18 +91,9 @@ static int visit_bpffs(const char *path, const struct stat *st, int type, struct
 	(void)ftw;
 	if (type != FTW_F)
 		return 0;
-	union bpf_attr attr;
-	memset(&attr, 0, sizeof(attr));
-	attr.pathname = (uint64_t)(uintptr_t)path;
-	int fd = (int)nsc_bpf(BPF_OBJ_GET, &attr);
-	if (fd < 0)
-		return 0;
 	struct bpf_prog_info info;
-	memset(&info, 0, sizeof(info));
-	bool ours = nsc_prog_info(fd, &info) && (strcmp(info.name, NSC_PROG_CONNECT4) == 0 ||
-						 strcmp(info.name, NSC_PROG_CONNECT6) == 0);
-	close(fd);
-	struct nsc_guard_place *p = ours ? add_place(path, true, info.id) : NULL;
+	struct nsc_guard_place *p =
+		nsc_pinned_guard(path, &info) == 1 ? add_place(path, true, info.id) : NULL;
 	if (p != NULL)
 		describe(p);
 	return 0;

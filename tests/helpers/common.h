@@ -5,6 +5,7 @@
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,7 +14,8 @@
 
 #include "compat.h" /* the kernel ABI constants, from shim/common */
 
-/* "127.0.0.1" or "::1" and a port into a sockaddr; exits on bad input. */
+/* "127.0.0.1", "::1" or "fe80::1%lo" and a port into a sockaddr; exits on
+ * bad input. */
 static inline socklen_t parse_endpoint(const char *host, const char *port_text,
 				       struct sockaddr_storage *out)
 {
@@ -31,7 +33,15 @@ static inline socklen_t parse_endpoint(const char *host, const char *port_text,
 		in->sin_port = htons((in_port_t)port);
 		return sizeof(*in);
 	}
-	if (inet_pton(AF_INET6, host, &in6->sin6_addr) == 1) {
+	char addr[INET6_ADDRSTRLEN];
+	const char *scope = strchr(host, '%');
+	size_t len = scope != NULL ? (size_t)(scope - host) : strlen(host);
+	if (len < sizeof(addr)) {
+		memcpy(addr, host, len);
+		addr[len] = '\0';
+	}
+	if (len < sizeof(addr) && inet_pton(AF_INET6, addr, &in6->sin6_addr) == 1 &&
+	    (scope == NULL || (in6->sin6_scope_id = if_nametoindex(scope + 1)) != 0)) {
 		in6->sin6_family = AF_INET6;
 		in6->sin6_port = htons((in_port_t)port);
 		return sizeof(*in6);

@@ -1,12 +1,16 @@
 """echo: a TCP echo server, and a client that checks what comes back.
 
     python3 echo.py serve ADDR PORT        (prints "listening", serves forever)
-    python3 echo.py dial ADDR PORT COUNT [freebind|transparent]
+    python3 echo.py dial ADDR PORT COUNT [freebind|transparent|bound]...
 
-The client makes COUNT connections, sends 64 KiB on each and reads them back,
-and prints one line: connected= intact= refused= failed= self= (intact: the
-bytes came back unchanged). freebind and transparent set IP_FREEBIND or
-IP_TRANSPARENT (IPV6_FREEBIND, IPV6_TRANSPARENT) on each socket first.
+The client makes COUNT connections, sends 64 KiB on each and reads them back
+up to the server's end (so no half-closed connection outlives a dial), and
+prints one line: connected= intact= refused= failed= self= (intact: the bytes
+came back unchanged). freebind and transparent set IP_FREEBIND or
+IP_TRANSPARENT (IPV6_FREEBIND, IPV6_TRANSPARENT) on each socket first; bound
+binds it first to the wildcard of its family (:: is dual-stack) and PORT
+itself, with SO_REUSEADDR, as a peer that dials from its own well-known port
+does. ADDR may carry a scope (fe80::2%veth0).
 """
 import os
 import socket
@@ -40,21 +44,31 @@ def serve(host, port):
         threading.Thread(target=echo, args=(conn,), daemon=True).start()
 
 
-def dial(host, port, count, option):
+def prepare(s, family, port, options):
+    v6 = family == socket.AF_INET6
+    for option in options:
+        if option == "bound":
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.bind(("::" if v6 else "0.0.0.0", port))
+            continue
+        level = socket.IPPROTO_IPV6 if v6 else socket.IPPROTO_IP
+        name = {("freebind", False): IP_FREEBIND, ("freebind", True): IPV6_FREEBIND,
+                ("transparent", False): IP_TRANSPARENT,
+                ("transparent", True): IPV6_TRANSPARENT}[(option, v6)]
+        s.setsockopt(level, name, 1)
+
+
+def dial(host, port, count, options):
     counts = dict(connected=0, intact=0, refused=0, failed=0, self=0)
     family = family_of(host)
+    # getaddrinfo turns a scope (%veth0) into the scope id connect() needs
+    where = socket.getaddrinfo(host, port, family, socket.SOCK_STREAM)[0][4]
     for _ in range(count):
         s = socket.socket(family, socket.SOCK_STREAM)
         s.settimeout(10)
-        if option:
-            v6 = family == socket.AF_INET6
-            level = socket.IPPROTO_IPV6 if v6 else socket.IPPROTO_IP
-            name = {("freebind", False): IP_FREEBIND, ("freebind", True): IPV6_FREEBIND,
-                    ("transparent", False): IP_TRANSPARENT,
-                    ("transparent", True): IPV6_TRANSPARENT}[(option, v6)]
-            s.setsockopt(level, name, 1)
+        prepare(s, family, port, options)
         try:
-            s.connect((host, port))
+            s.connect(where)
         except ConnectionRefusedError:
             counts["refused"] += 1
             s.close()
@@ -71,7 +85,7 @@ def dial(host, port, count, option):
         s.sendall(data)
         s.shutdown(socket.SHUT_WR)
         back = b""
-        while len(back) < len(data):
+        while True:
             chunk = s.recv(65536)
             if not chunk:
                 break
@@ -84,4 +98,4 @@ def dial(host, port, count, option):
 if sys.argv[1] == "serve":
     serve(sys.argv[2], int(sys.argv[3]))
 else:
-    dial(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5] if len(sys.argv) > 5 else "")
+    dial(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), [o for o in sys.argv[5:] if o])

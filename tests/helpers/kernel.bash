@@ -35,9 +35,15 @@ require_kernel_guard() {
 	fi
 }
 
+# This run of the suite, in the names of what its tests create: other
+# engineers' suites run on this machine at the same time, with guards of
+# their own. (bats' root pid, and its run directory's random suffix.)
+KG_RUN="${BATS_ROOT_PID:-$$}"
+case "${BATS_RUN_TMPDIR:-}" in */bats-run-*) KG_RUN="$KG_RUN-${BATS_RUN_TMPDIR##*/bats-run-}" ;; esac
+
 # kguard_cgroup: a new, empty cgroup of this test's own, in $KG_CGROUP.
 kguard_cgroup() {
-	KG_CGROUP="$CG2/noselfconn-test-$$-${BATS_TEST_NUMBER:-0}-$RANDOM"
+	KG_CGROUP="$CG2/noselfconn-test-$KG_RUN-$$-${BATS_TEST_NUMBER:-0}-$RANDOM"
 	mkdir "$KG_CGROUP"
 }
 
@@ -50,6 +56,7 @@ kguard_start() {
 		set -- "$KG_CGROUP"
 	fi
 	KG_LOG="$BATS_TEST_TMPDIR/kguard.$RANDOM.log"
+	: >"$KG_LOG"
 	"$WRAPPER" --kernel "$1" 2>"$KG_LOG" &
 	KG_PID=$!
 	local i
@@ -87,6 +94,27 @@ kcount() {
 	return 1
 }
 
+# guard_place CGROUP_OR_PIN [CMD...]: what the audit's JSON says of the
+# first place of the guard there (attached to that cgroup, or pinned at
+# that file), one key=value a line (cgroup=..., program=...,
+# counts.steered=...); nothing when it is not there. Other guards on this
+# machine are not looked at. CMD runs the audit (in_bpffs, to see pins).
+guard_place() {
+	local leaves n
+	"${@:2}" "$WRAPPER" --audit --json > "$BATS_TEST_TMPDIR/audit.json" || true
+	leaves=$(python3 "$ROOT/tests/helpers/audit_check.py" json "$BATS_TEST_TMPDIR/audit.json")
+	n=$(grep -E "^kernel_guard\.places\.[0-9]+\.(cgroup|pinned)=\"$1\"\$" <<<"$leaves" |
+		head -n 1 | cut -d . -f 3)
+	[ -z "$n" ] || sed -n "s/^kernel_guard\.places\.$n\.//p" <<<"$leaves"
+}
+
+# kguard_counts_now: the running guard's counts, as the audit reads them,
+# in $KG_COUNTS (for kcount).
+kguard_counts_now() {
+	KG_COUNTS=$(guard_place "$KG_CGROUP" | sed -n 's/^counts\.//p' | tr '\n' ' ')
+	echo "guard: $KG_COUNTS"
+}
+
 # in_cgroup CMD...: CMD in the test's cgroup (a subshell moves itself in,
 # then runs CMD; the test's own shell stays where it is).
 in_cgroup() {
@@ -102,7 +130,7 @@ kguard_teardown() {
 		KG_PID=""
 	fi
 	local top dir pid
-	for top in "$CG2"/noselfconn-test-$$-*; do
+	for top in "$CG2/noselfconn-test-$KG_RUN-$$-"*; do
 		[ -d "$top" ] || continue
 		# Deepest first: a test's cgroup may have children of its own.
 		while read -r dir; do
@@ -125,12 +153,7 @@ BIND_AFTER=-L
 kernel_case() {
 	local addr="$1"
 	shift
-	run in_netns "$DIAL" -n 300 "$@" "$addr" "$TARGET"
-	[ "$status" -eq 0 ]
-	local control
-	control=$(field self)
-	echo "without a guard: $control of 300 dials connected to themselves"
-	[ "$control" -ge 1 ]
+	control_meets_itself "$addr" "$@"
 	kguard_start
 	run in_cgroup in_netns "$DIAL" -n 300 $BIND_AFTER "$@" "$addr" "$TARGET"
 	echo "guarded: $output"

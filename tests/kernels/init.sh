@@ -24,6 +24,7 @@ say() { echo "NSC: $*"; }
 ip link set lo up
 ip addr add 10.99.0.1/32 dev lo
 ip -6 addr add fd00::1/128 dev lo || say "ip: cannot add fd00::1"
+ip -6 addr add fe80::1/64 dev lo || say "ip: cannot add fe80::1"
 # No TIME_WAIT: a self-connection closed by one run must not hold the
 # target's 4-tuple and keep the next run (the guarded one) from meeting it.
 echo 0 > /proc/sys/net/ipv4/tcp_max_tw_buckets

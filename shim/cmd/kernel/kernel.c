@@ -13,9 +13,11 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "escape.h"
@@ -106,25 +108,55 @@ static bool already_guarded(int cgroup_fd, const char *path)
 	return false;
 }
 
+/* Milliseconds from now until `due` (CLOCK_MONOTONIC), 0 when past. */
+static int ms_until(const struct timespec *due)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	long long ms = (due->tv_sec - now.tv_sec) * 1000LL + (due->tv_nsec - now.tv_nsec) / 1000000;
+	return ms <= 0 ? 0 : ms > REFRESH_MS ? REFRESH_MS : (int)ms;
+}
+
+static void schedule(struct timespec *due)
+{
+	clock_gettime(CLOCK_MONOTONIC, due);
+	due->tv_sec += REFRESH_MS / 1000;
+	due->tv_nsec += (long)(REFRESH_MS % 1000) * 1000000;
+	if (due->tv_nsec >= 1000000000) {
+		due->tv_sec++;
+		due->tv_nsec -= 1000000000;
+	}
+}
+
 /*
- * Guarding: every REFRESH_MS (or at once on SIGHUP) the namespaces' values
- * are read again, and the guard checks it is still attached. Returns the
+ * Guarding: a namespace's addresses are read again as soon as they change;
+ * every REFRESH_MS (or at once on SIGHUP, addresses and all) the namespaces
+ * are walked again, and the guard checks it is still attached. Returns the
  * exit status: 0 on SIGTERM or SIGINT, or when the cgroup or the links went.
  */
 static int watch(struct nsc_guard *g, struct nsc_netns_state *state, int sfd, const char *path,
 		 const struct stat *st)
 {
+	struct timespec due;
+	schedule(&due);
 	for (;;) {
-		struct pollfd p = { .fd = sfd, .events = POLLIN };
+		struct pollfd p[2] = { { .fd = sfd, .events = POLLIN },
+				       { .fd = nsc_netns_event_fd(state), .events = POLLIN } };
 		struct signalfd_siginfo si;
 		bool reread = false;
-		if (poll(&p, 1, REFRESH_MS) > 0 && read(sfd, &si, sizeof(si)) == sizeof(si)) {
+		if (poll(p, 2, ms_until(&due)) > 0 && (p[0].revents & POLLIN) &&
+		    read(sfd, &si, sizeof(si)) == sizeof(si)) {
 			if (si.ssi_signo != SIGHUP) {
 				print_counts(g, "detached from", path);
 				return 0;
 			}
 			reread = true;
 		}
+		if ((p[1].revents & POLLIN) && !nsc_netns_changed(state))
+			return NSC_EXIT_FAILURE;
+		if (!reread && ms_until(&due) > 0)
+			continue;
+		schedule(&due);
 		if (!cgroup_present(path, st)) {
 			print_counts(g, "the guard went with its cgroup, removed:", path);
 			return 0;
@@ -133,7 +165,7 @@ static int watch(struct nsc_guard *g, struct nsc_netns_state *state, int sfd, co
 			print_counts(g, "the guard was detached (BPF_LINK_DETACH) from", path);
 			return 0;
 		}
-		if (!nsc_netns_refresh(state))
+		if (!nsc_netns_refresh(state, reread))
 			return NSC_EXIT_FAILURE;
 		if (reread) {
 			char how[96];
@@ -141,6 +173,17 @@ static int watch(struct nsc_guard *g, struct nsc_netns_state *state, int sfd, co
 				 nsc_netns_known(state));
 			print_counts(g, how, path);
 		}
+	}
+}
+
+/* Two descriptors a network namespace (to join it, to hear of its
+ * addresses): as many as the hard limit allows, not the soft 1024. */
+static void raise_fd_limit(void)
+{
+	struct rlimit r;
+	if (getrlimit(RLIMIT_NOFILE, &r) == 0 && r.rlim_cur < r.rlim_max) {
+		r.rlim_cur = r.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &r);
 	}
 }
 
@@ -155,11 +198,12 @@ int nsc_kernel_guard(const char *path)
 		close(cgroup_fd);
 		return NSC_EXIT_FAILURE;
 	}
+	raise_fd_limit();
 	int status = NSC_EXIT_FAILURE, sfd = stop_signals();
 	struct nsc_netns_state *state = nsc_netns_state_new(&g.maps);
 	if (sfd < 0 || state == NULL)
 		fprintf(stderr, "noselfconn: --kernel: %s\n", strerror(errno));
-	else if (nsc_netns_refresh(state) && nsc_guard_attach(&g, cgroup_fd)) {
+	else if (nsc_netns_refresh(state, true) && nsc_guard_attach(&g, cgroup_fd)) {
 		fprintf(stderr, "noselfconn: guarding %s\n", shown(path));
 		status = watch(&g, state, sfd, path, &st);
 	}

@@ -89,24 +89,6 @@ int nsc_kernel_pin(const char *dir)
 	return status;
 }
 
-/* 1 when path pins one of the guard's programs, 0 when it pins something
- * else, -1 when there is nothing (or nothing readable) there. */
-static int pinned_guard(const char *path)
-{
-	union bpf_attr attr;
-	memset(&attr, 0, sizeof(attr));
-	attr.pathname = (uint64_t)(uintptr_t)path;
-	int fd = (int)nsc_bpf(BPF_OBJ_GET, &attr);
-	if (fd < 0)
-		return -1;
-	struct bpf_prog_info info;
-	memset(&info, 0, sizeof(info));
-	bool ours = nsc_prog_info(fd, &info) &&
-		    (strcmp(info.name, NSC_PROG_CONNECT4) == 0 || strcmp(info.name, NSC_PROG_CONNECT6) == 0);
-	close(fd);
-	return ours;
-}
-
 int nsc_kernel_unpin(const char *dir)
 {
 	int removed = 0, status = 0;
@@ -114,7 +96,8 @@ int nsc_kernel_unpin(const char *dir)
 	for (int i = 0; i < 2; i++) {
 		if (!pin_path(path, sizeof(path), dir, i))
 			continue;
-		int ours = pinned_guard(path);
+		struct bpf_prog_info info;
+		int ours = nsc_pinned_guard(path, &info);
 		if (ours == 0) {
 			fprintf(stderr, "noselfconn: --kernel: %s is not the kernel guard's: left alone\n",
 				shown(path, 0));

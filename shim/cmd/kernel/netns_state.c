@@ -3,11 +3,17 @@
  * ephemeral range, whether it allows non-local binds, its own addresses.
  * Every REFRESH the daemon walks /proc for the namespaces processes are in
  * (nsc_netns_inode, as the audit does), joins each (setns) to read its
- * sysctls and ask rtnetlink for its addresses, and writes what changed into
- * nsc_netns and nsc_addrs, keyed by the namespace's cookie (SO_NETNS_COOKIE,
- * Linux 5.14: older kernels keep the programs' defaults). A namespace no
- * process is in any more is forgotten (its descriptor closed: holding it
- * would keep it alive).
+ * sysctls, and writes what changed into nsc_netns and nsc_addrs, keyed by
+ * the namespace's cookie (SO_NETNS_COOKIE, Linux 5.14: older kernels keep
+ * the programs' defaults). A namespace's addresses are read (rtnetlink)
+ * when it is met, and again as soon as the kernel says they changed (a
+ * socket of that namespace subscribed to it, netns_addrs.c), not a second
+ * later. A namespace no process is in any more is forgotten (its
+ * descriptors closed: holding them would keep it alive).
+ *
+ * NSC_NETNS_KNOWN tells the programs that nsc_addrs holds every address of
+ * the namespace, so that a miss means remote: it is set only when the list
+ * was read whole, kept in full and every entry written.
  *
  * Nothing here decides whether a dial is guarded: the programs guard every
  * port and, for an address not yet in the map, try a bind. The map makes
@@ -20,12 +26,11 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/netlink.h>
-#include <linux/rtnetlink.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -37,21 +42,21 @@
 #define SO_NETNS_COOKIE 71 /* Linux 5.14 */
 #endif
 
-#define MAX_ADDRS 256 /* per namespace, kept in the map */
-
 struct ns_entry {
 	unsigned long inode;
 	int fd;		 /* of /proc/PID/ns/net, to join it */
+	int events_fd;	 /* told of its address changes (-1: none, read every time) */
 	uint64_t cookie; /* 0: unknown (no SO_NETNS_COOKIE) */
 	bool seen;	 /* in this walk */
-	struct nsc_netns_value value;
-	struct nsc_addr_key addrs[MAX_ADDRS];
-	size_t addr_count;
+	bool addrs_whole; /* addrs is every address it has */
+	struct nsc_netns_value value; /* as in nsc_netns (flags 0: no entry) */
+	struct nsc_addr_list addrs;   /* as in nsc_addrs */
 };
 
 struct nsc_netns_state {
 	struct nsc_guard_maps maps;
-	int own_fd; /* the daemon's own namespace, to come back to */
+	int own_fd;   /* the daemon's own namespace, to come back to */
+	int epoll_fd; /* every entry's events_fd, with the entry */
 	struct ns_entry **items;
 	size_t count, capacity;
 };
@@ -61,7 +66,7 @@ static uint64_t ptr(const void *p)
 	return (uint64_t)(uintptr_t)p;
 }
 
-static void map_update(int map, const void *key, const void *value)
+static bool map_update(int map, const void *key, const void *value)
 {
 	union bpf_attr attr;
 	memset(&attr, 0, sizeof(attr));
@@ -69,9 +74,10 @@ static void map_update(int map, const void *key, const void *value)
 	attr.key = ptr(key);
 	attr.value = ptr(value);
 	attr.flags = BPF_ANY;
-	nsc_bpf(BPF_MAP_UPDATE_ELEM, &attr);
+	return nsc_bpf(BPF_MAP_UPDATE_ELEM, &attr) == 0;
 }
 
+/* Its only failure is ENOENT: nothing there, as wanted. */
 static void map_delete(int map, const void *key)
 {
 	union bpf_attr attr;
@@ -88,7 +94,10 @@ struct nsc_netns_state *nsc_netns_state_new(const struct nsc_guard_maps *maps)
 		return NULL;
 	s->maps = *maps;
 	s->own_fd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
-	if (s->own_fd < 0) {
+	s->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+	if (s->own_fd < 0 || s->epoll_fd < 0) {
+		if (s->own_fd >= 0)
+			close(s->own_fd);
 		free(s);
 		return NULL;
 	}
@@ -102,78 +111,58 @@ static long read_flag(const char *path)
 	return nsc_read_at(AT_FDCWD, path, text, sizeof(text)) > 0 ? strtol(text, NULL, 10) : 0;
 }
 
-static void add_addr(struct ns_entry *e, struct nsc_addr_key *list, size_t *n, int family,
-		     const void *addr)
+static bool has_addr(const struct nsc_addr_list *list, const struct nsc_addr_key *k)
 {
-	if (*n == MAX_ADDRS)
-		return;
-	struct nsc_addr_key *k = &list[(*n)++];
-	memset(k, 0, sizeof(*k));
-	k->cookie = e->cookie;
-	k->family = (uint32_t)family;
-	memcpy(k->addr, addr, family == AF_INET ? 4 : 16);
-}
-
-/* The addresses of one RTM_NEWADDR message. IPv4: IFA_LOCAL is the
- * address (IFA_ADDRESS a peer's on point-to-point links); IPv6 has
- * IFA_ADDRESS alone. */
-static void add_message_addrs(struct ns_entry *e, struct nlmsghdr *h, struct nsc_addr_key *list,
-			      size_t *n)
-{
-	struct ifaddrmsg *m = NLMSG_DATA(h);
-	int rlen = (int)IFA_PAYLOAD(h);
-	for (struct rtattr *rta = IFA_RTA(m); RTA_OK(rta, rlen); rta = RTA_NEXT(rta, rlen)) {
-		if (m->ifa_family == AF_INET && rta->rta_type == IFA_LOCAL && RTA_PAYLOAD(rta) == 4)
-			add_addr(e, list, n, AF_INET, RTA_DATA(rta));
-		else if (m->ifa_family == AF_INET6 && rta->rta_type == IFA_ADDRESS &&
-			 RTA_PAYLOAD(rta) == 16)
-			add_addr(e, list, n, AF_INET6, RTA_DATA(rta));
-	}
-}
-
-/* The namespace's addresses (rtnetlink, RTM_GETADDR), into list; false if
- * the answer could not be had whole. */
-static bool read_addrs(struct ns_entry *e, struct nsc_addr_key *list, size_t *n)
-{
-	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
-	if (fd < 0)
-		return false;
-	struct {
-		struct nlmsghdr h;
-		struct ifaddrmsg m;
-	} req = { .h = { .nlmsg_len = sizeof(req), .nlmsg_type = RTM_GETADDR,
-			 .nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP, .nlmsg_seq = 1 },
-		  .m = { .ifa_family = AF_UNSPEC } };
-	bool done = false, ok = send(fd, &req, sizeof(req), 0) == (ssize_t)sizeof(req);
-	static char buf[32768];
-	while (ok && !done) {
-		ssize_t len = recv(fd, buf, sizeof(buf), 0);
-		if (len <= 0) {
-			ok = false;
-			break;
-		}
-		for (struct nlmsghdr *h = (struct nlmsghdr *)buf; ok && !done && NLMSG_OK(h, (size_t)len);
-		     h = NLMSG_NEXT(h, len)) {
-			done = h->nlmsg_type == NLMSG_DONE;
-			ok = h->nlmsg_type != NLMSG_ERROR;
-			if (h->nlmsg_type == RTM_NEWADDR)
-				add_message_addrs(e, h, list, n);
-		}
-	}
-	close(fd);
-	return ok;
-}
-
-static bool has_addr(const struct nsc_addr_key *list, size_t n, const struct nsc_addr_key *k)
-{
-	for (size_t i = 0; i < n; i++)
-		if (memcmp(&list[i], k, sizeof(*k)) == 0)
+	for (size_t i = 0; i < list->count; i++)
+		if (memcmp(&list->keys[i], k, sizeof(*k)) == 0)
 			return true;
 	return false;
 }
 
-/* Inside the namespace: its values, written to the maps where they changed. */
-static void read_netns(struct nsc_netns_state *s, struct ns_entry *e)
+/* Told of its address changes from now on, before the addresses are read:
+ * no change falls between (inside the namespace). */
+static void subscribe(struct nsc_netns_state *s, struct ns_entry *e)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = e };
+	e->events_fd = nsc_addr_events_open();
+	if (e->events_fd >= 0 && epoll_ctl(s->epoll_fd, EPOLL_CTL_ADD, e->events_fd, &ev) != 0) {
+		close(e->events_fd);
+		e->events_fd = -1;
+	}
+}
+
+/* Inside the namespace: its addresses into nsc_addrs, new ones first, so
+ * that a namespace is never "known" without them; whether the map holds
+ * them all now. A failed read keeps what the map has. */
+static bool write_addrs(struct nsc_netns_state *s, struct ns_entry *e)
+{
+	static struct nsc_addr_list fresh, kept;
+	if (!nsc_read_addrs(e->cookie, &fresh))
+		return false;
+	bool whole = !fresh.truncated;
+	uint8_t one = 1;
+	kept.count = 0;
+	for (size_t i = 0; i < fresh.count; i++) {
+		if (has_addr(&kept, &fresh.keys[i])) /* on two devices */
+			continue;
+		if (has_addr(&e->addrs, &fresh.keys[i]) ||
+		    map_update(s->maps.addrs, &fresh.keys[i], &one))
+			kept.keys[kept.count++] = fresh.keys[i];
+		else
+			whole = false; /* the map is full: E2BIG */
+	}
+	for (size_t i = 0; i < e->addrs.count; i++)
+		if (!has_addr(&fresh, &e->addrs.keys[i]))
+			map_delete(s->maps.addrs, &e->addrs.keys[i]);
+	memcpy(e->addrs.keys, kept.keys, kept.count * sizeof(kept.keys[0]));
+	e->addrs.count = kept.count;
+	return whole;
+}
+
+/* Inside the namespace: its values, written to the maps where they
+ * changed; its addresses read again when `all`, when it said they changed,
+ * or when it cannot say. */
+static void read_netns(struct nsc_netns_state *s, struct ns_entry *e, bool all)
 {
 	if (e->cookie == 0) {
 		int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
@@ -184,6 +173,8 @@ static void read_netns(struct nsc_netns_state *s, struct ns_entry *e)
 			close(fd);
 		if (e->cookie == 0)
 			return; /* the programs keep their defaults */
+		subscribe(s, e);
+		all = true;
 	}
 	struct nsc_port_range range;
 	struct nsc_netns_value value = { .low = NSC_DEFAULT_LOW, .high = NSC_DEFAULT_HIGH,
@@ -196,38 +187,33 @@ static void read_netns(struct nsc_netns_state *s, struct ns_entry *e)
 		value.flags |= NSC_NETNS_NONLOCAL4;
 	if (read_flag("/proc/sys/net/ipv6/ip_nonlocal_bind") != 0)
 		value.flags |= NSC_NETNS_NONLOCAL6;
-
-	static struct nsc_addr_key fresh[MAX_ADDRS];
-	size_t n = 0;
-	if (!read_addrs(e, fresh, &n)) {
-		/* Half an answer: keep what the map has; no "known" claim. */
+	/* What it was told before the read is in the read */
+	bool changed = e->events_fd >= 0 && nsc_addr_events_drain(e->events_fd);
+	if (all || changed || e->events_fd < 0 || !e->addrs_whole)
+		e->addrs_whole = write_addrs(s, e);
+	if (!e->addrs_whole)
 		value.flags &= ~NSC_NETNS_KNOWN;
-		n = e->addr_count;
-		memcpy(fresh, e->addrs, n * sizeof(fresh[0]));
-	}
-	/* Addresses first, so a namespace is never "known" without them. */
-	uint8_t one = 1;
-	for (size_t i = 0; i < n; i++)
-		if (!has_addr(e->addrs, e->addr_count, &fresh[i]))
-			map_update(s->maps.addrs, &fresh[i], &one);
-	for (size_t i = 0; i < e->addr_count; i++)
-		if (!has_addr(fresh, n, &e->addrs[i]))
-			map_delete(s->maps.addrs, &e->addrs[i]);
-	memcpy(e->addrs, fresh, n * sizeof(fresh[0]));
-	e->addr_count = n;
-	if (memcmp(&value, &e->value, sizeof(value)) != 0) {
-		map_update(s->maps.netns, &e->cookie, &value);
+	if (memcmp(&value, &e->value, sizeof(value)) == 0)
+		return;
+	if (map_update(s->maps.netns, &e->cookie, &value)) {
 		e->value = value;
+	} else {
+		/* Full (more namespaces than NETNS_MAX): no entry, the defaults,
+		 * rather than a stale "known". */
+		map_delete(s->maps.netns, &e->cookie);
+		memset(&e->value, 0, sizeof(e->value));
 	}
 }
 
 static void forget(struct nsc_netns_state *s, struct ns_entry *e)
 {
 	if (e->cookie != 0) {
-		for (size_t i = 0; i < e->addr_count; i++)
-			map_delete(s->maps.addrs, &e->addrs[i]);
+		for (size_t i = 0; i < e->addrs.count; i++)
+			map_delete(s->maps.addrs, &e->addrs.keys[i]);
 		map_delete(s->maps.netns, &e->cookie);
 	}
+	if (e->events_fd >= 0)
+		close(e->events_fd); /* (which takes it out of the epoll set) */
 	close(e->fd);
 	free(e);
 }
@@ -262,11 +248,30 @@ static void add(struct nsc_netns_state *s, unsigned long inode, const char *link
 	}
 	e->inode = inode;
 	e->fd = fd;
+	e->events_fd = -1;
 	e->seen = true;
 	s->items[s->count++] = e;
 }
 
-bool nsc_netns_refresh(struct nsc_netns_state *s)
+/* read_netns() inside e's namespace; false when the daemon could not come
+ * back to its own. */
+static bool visit(struct nsc_netns_state *s, struct ns_entry *e, bool all)
+{
+	if (setns(e->fd, CLONE_NEWNET) != 0) {
+		/* Read next time; what it said is taken, or it stays readable */
+		if (e->events_fd >= 0 && nsc_addr_events_drain(e->events_fd))
+			e->addrs_whole = false;
+		return true;
+	}
+	read_netns(s, e, all);
+	if (setns(s->own_fd, CLONE_NEWNET) == 0)
+		return true;
+	fprintf(stderr, "noselfconn: --kernel: cannot return to its own network namespace: %s\n",
+		strerror(errno));
+	return false;
+}
+
+bool nsc_netns_refresh(struct nsc_netns_state *s, bool all)
 {
 	for (size_t i = 0; i < s->count; i++)
 		s->items[i]->seen = false;
@@ -292,16 +297,24 @@ bool nsc_netns_refresh(struct nsc_netns_state *s)
 			forget(s, s->items[i]);
 	}
 	s->count = kept;
-	for (size_t i = 0; i < s->count; i++) {
-		if (setns(s->items[i]->fd, CLONE_NEWNET) != 0)
-			continue;
-		read_netns(s, s->items[i]);
-		if (setns(s->own_fd, CLONE_NEWNET) != 0) {
-			fprintf(stderr, "noselfconn: --kernel: cannot return to its own network "
-					"namespace: %s\n", strerror(errno));
+	for (size_t i = 0; i < s->count; i++)
+		if (!visit(s, s->items[i], all))
 			return false;
-		}
-	}
+	return true;
+}
+
+int nsc_netns_event_fd(const struct nsc_netns_state *s)
+{
+	return s->epoll_fd;
+}
+
+bool nsc_netns_changed(struct nsc_netns_state *s)
+{
+	struct epoll_event ready[64];
+	int n = epoll_wait(s->epoll_fd, ready, 64, 0);
+	for (int i = 0; i < n; i++)
+		if (!visit(s, ready[i].data.ptr, false))
+			return false;
 	return true;
 }
 
@@ -321,5 +334,6 @@ void nsc_netns_state_free(struct nsc_netns_state *s)
 		forget(s, s->items[i]);
 	free(s->items);
 	close(s->own_fd);
+	close(s->epoll_fd);
 	free(s);
 }
