@@ -4,7 +4,8 @@
  * network namespace, take a duplicate of the socket (pidfd_getfd). A socket
  * already bound to the destination's own endpoint is refused (ECONNREFUSED,
  * what any other port would have met); an unbound one gets a port range
- * without the destination port. Then the call continues.
+ * without the destination port, unless a listener holds that port (the
+ * kernel never gives it to a dial). Then the call continues.
  */
 #define _GNU_SOURCE
 #include "supervise.h"
@@ -314,11 +315,24 @@ static bool bind_other_port(int sock, int family, struct nsc_port_range range, u
 }
 
 /*
- * What to do with the caller's TCP socket: 0 to let the call continue, or an
- * errno to fail it with (nothing listens where it would have gone).
+ * Whether the kernel's choice of a port for `sock` looks at the bind bucket
+ * of a listener bound to no device: it does unless the socket is bound to a
+ * device (a VRF's is a bucket apart). Unknown counts as bound.
+ */
+static bool bound_to_device(int sock)
+{
+	int ifindex = -1;
+	socklen_t len = sizeof(ifindex);
+	return getsockopt(sock, SOL_SOCKET, SO_BINDTOIFINDEX, &ifindex, &len) != 0 || ifindex != 0;
+}
+
+/*
+ * What to do with the caller's TCP socket, in network namespace `netns`: 0
+ * to let the call continue, or an errno to fail it with (nothing listens
+ * where it would have gone).
  */
 static int steer_socket(int sock, const struct sockaddr_storage *dest, socklen_t dest_len,
-			struct nsc_port_range range)
+			struct nsc_port_range range, uint64_t netns)
 {
 	if (!nsc_is_tcp_socket(sock))
 		return 0; /* not TCP: not ours */
@@ -340,6 +354,10 @@ static int steer_socket(int sock, const struct sockaddr_storage *dest, socklen_t
 			return ECONNREFUSED;
 		return 0;
 	}
+	/* A port a listener holds is never given to a dial: the whole range
+	 * stays, as without us (design-supervise.md, "Capacity"). */
+	if (nsc_listener_holds(netns, (const struct sockaddr *)dest) && !bound_to_device(sock))
+		return 0;
 	uint32_t own = 0, avoiding;
 	if (!nsc_get_socket_range(sock, &own))
 		own = 0;
@@ -377,9 +395,10 @@ int nsc_guard_trapped(int listener, const struct seccomp_notif *req)
 		return 0;
 	}
 	/* The range of the socket's namespace, which need not be the thread's. */
-	struct nsc_port_range range = nsc_socket_range(sock, tid);
+	uint64_t netns;
+	struct nsc_port_range range = nsc_socket_range(sock, tid, &netns);
 	int err = nsc_dial_verdict((struct sockaddr *)&dest, len, range) == NSC_GUARD
-		? steer_socket(sock, &dest, len, range) : 0;
+		? steer_socket(sock, &dest, len, range, netns) : 0;
 	close(sock);
 	return err;
 }
