@@ -20,6 +20,7 @@
 #include <netinet/tcp.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 
 /* Where the kernel sends a dial to the unspecified address: loopback. */
 static void address_dialed(const struct sockaddr *dest, __be32 out[4])
@@ -71,11 +72,38 @@ bool nsc_listener_reply(const void *reply, size_t len, uint32_t seq, uint16_t po
 	return m->idiag_state == TCP_LISTEN && m->id.idiag_sport == htons(port) && m->id.idiag_if == 0;
 }
 
-bool nsc_ask_listener(int diag, const struct sockaddr *dest, uint32_t seq)
+static long long now_ns(void)
 {
-	struct nsc_listener_request req;
-	nsc_listener_request(dest, seq, &req);
-	if (send(diag, &req, sizeof(req), 0) != (ssize_t)sizeof(req))
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t); /* the vDSO's: no system call */
+	return (long long)t.tv_sec * 1000000000LL + t.tv_nsec;
+}
+
+/* Whether the request's destination was found with no listener lately. */
+static bool missed_lately(struct nsc_listener_misses *misses, const struct nsc_listener_request *req,
+			  long long now)
+{
+	for (unsigned i = 0; i < NSC_LISTENER_MISSES; i++)
+		if (now - misses->at_ns[i] < NSC_LISTENER_MISS_NS &&
+		    memcmp(&misses->id[i], &req->diag.id, sizeof(req->diag.id)) == 0 &&
+		    misses->family[i] == req->diag.sdiag_family)
+			return true;
+	return false;
+}
+
+static void note_miss(struct nsc_listener_misses *misses, const struct nsc_listener_request *req, long long now)
+{
+	unsigned i = misses->next++ % NSC_LISTENER_MISSES;
+	misses->id[i] = req->diag.id;
+	misses->family[i] = req->diag.sdiag_family;
+	misses->at_ns[i] = now;
+}
+
+/* The kernel's answer to `req`, sent on `diag`; false where there is none. */
+static bool answer_of(int diag, const struct nsc_listener_request *req, uint16_t port, bool *answered)
+{
+	*answered = false;
+	if (send(diag, req, sizeof(*req), 0) != (ssize_t)sizeof(*req))
 		return false;
 	/* The kernel answers within send(): what is not there now never comes.
 	 * An answer left from an earlier request (its seq) is passed over. */
@@ -91,8 +119,40 @@ bool nsc_ask_listener(int diag, const struct sockaddr *dest, uint32_t seq)
 			return false;
 		if (from.nl_pid != 0)
 			continue; /* not the kernel's */
-		if (reply.header.nlmsg_seq == seq)
-			return nsc_listener_reply(&reply, (size_t)n, seq, nsc_dest_port(dest));
+		if (reply.header.nlmsg_seq == req->header.nlmsg_seq) {
+			*answered = true;
+			return nsc_listener_reply(&reply, (size_t)n, req->header.nlmsg_seq, port);
+		}
 	}
 	return false;
+}
+
+bool nsc_ask_listener(int diag, struct nsc_listener_misses *misses, const struct sockaddr *dest, uint32_t seq)
+{
+	struct nsc_listener_request req;
+	nsc_listener_request(dest, seq, &req);
+	long long now = now_ns();
+	if (missed_lately(misses, &req, now))
+		return false;
+	bool answered, holds = answer_of(diag, &req, nsc_dest_port(dest), &answered);
+	if (answered && !holds)
+		note_miss(misses, &req, now);
+	return holds;
+}
+
+/*
+ * Whether the kernel's choice of a port for `sock` looks at the bind bucket
+ * of a listener bound to no device: it does unless the socket is bound to a
+ * device (a VRF's is a bucket apart). Unknown counts as bound.
+ */
+static bool bound_to_device(int sock)
+{
+	int ifindex = -1;
+	socklen_t len = sizeof(ifindex);
+	return getsockopt(sock, SOL_SOCKET, SO_BINDTOIFINDEX, &ifindex, &len) != 0 || ifindex != 0;
+}
+
+bool nsc_port_held(int sock, uint64_t netns, const struct sockaddr *dest)
+{
+	return nsc_listener_holds(netns, dest) && !bound_to_device(sock);
 }

@@ -42,6 +42,7 @@ static struct {
 	long read_at;
 	struct nsc_port_range range;
 	int diag; /* NETLINK_SOCK_DIAG in that namespace (by cookie only), or -1 */
+	struct nsc_listener_misses misses;
 } netns_ranges[NETNS_CACHE];
 static unsigned netns_next;
 static uint32_t diag_seq;
@@ -84,13 +85,13 @@ static int diag_socket(void)
 }
 
 /* Child side: the answer, and with it `fd` if there is one. */
-static bool send_answer(int channel, const struct netns_answer *a, int fd)
+static bool send_answer(int channel, struct netns_answer *a, int fd)
 {
 	union {
 		struct cmsghdr header;
 		char space[CMSG_SPACE(sizeof(int))];
 	} control;
-	struct iovec iov = { .iov_base = (void *)a, .iov_len = sizeof(*a) };
+	struct iovec iov = { .iov_base = a, .iov_len = sizeof(*a) };
 	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
 	if (fd >= 0) {
 		memset(&control, 0, sizeof(control));
@@ -178,6 +179,7 @@ static unsigned take_slot(void)
 	if (netns_ranges[i].diag >= 0)
 		close(netns_ranges[i].diag);
 	netns_ranges[i].diag = -1;
+	memset(&netns_ranges[i].misses, 0, sizeof(netns_ranges[i].misses));
 	return i;
 }
 
@@ -280,7 +282,7 @@ bool nsc_listener_holds(uint64_t netns, const struct sockaddr *dest)
 	pthread_mutex_lock(&netns_lock);
 	for (unsigned i = 0; i < NETNS_CACHE; i++)
 		if (netns_ranges[i].cookie == netns && netns_ranges[i].diag >= 0) {
-			holds = nsc_ask_listener(netns_ranges[i].diag, dest, ++diag_seq);
+			holds = nsc_ask_listener(netns_ranges[i].diag, &netns_ranges[i].misses, dest, ++diag_seq);
 			break;
 		}
 	pthread_mutex_unlock(&netns_lock);

@@ -86,7 +86,20 @@ struct nsc_listener_request {
 };
 void nsc_listener_request(const struct sockaddr *dest, uint32_t seq, struct nsc_listener_request *req);
 bool nsc_listener_reply(const void *reply, size_t len, uint32_t seq, uint16_t port);
-bool nsc_ask_listener(int diag, const struct sockaddr *dest, uint32_t seq);
+/* Where a namespace lately had no listener (per namespace): a dial there
+ * within NSC_LISTENER_MISS_NS is narrowed without asking again. */
+#define NSC_LISTENER_MISSES 4
+#define NSC_LISTENER_MISS_NS 1000000LL
+struct nsc_listener_misses {
+	struct inet_diag_sockid id[NSC_LISTENER_MISSES];
+	uint8_t family[NSC_LISTENER_MISSES];
+	long long at_ns[NSC_LISTENER_MISSES];
+	unsigned next;
+};
+bool nsc_ask_listener(int diag, struct nsc_listener_misses *misses, const struct sockaddr *dest, uint32_t seq);
+/* listener.c. Whether the kernel will not give `sock`, of namespace `netns`,
+ * the port its dial to `dest` goes to: a listener holds it. */
+bool nsc_port_held(int sock, uint64_t netns, const struct sockaddr *dest);
 
 /*
  * Between the top, the keeper and the command (supervise.c, keeper.c,

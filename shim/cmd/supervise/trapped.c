@@ -315,18 +315,6 @@ static bool bind_other_port(int sock, int family, struct nsc_port_range range, u
 }
 
 /*
- * Whether the kernel's choice of a port for `sock` looks at the bind bucket
- * of a listener bound to no device: it does unless the socket is bound to a
- * device (a VRF's is a bucket apart). Unknown counts as bound.
- */
-static bool bound_to_device(int sock)
-{
-	int ifindex = -1;
-	socklen_t len = sizeof(ifindex);
-	return getsockopt(sock, SOL_SOCKET, SO_BINDTOIFINDEX, &ifindex, &len) != 0 || ifindex != 0;
-}
-
-/*
  * What to do with the caller's TCP socket, in network namespace `netns`: 0
  * to let the call continue, or an errno to fail it with (nothing listens
  * where it would have gone).
@@ -334,8 +322,6 @@ static bool bound_to_device(int sock)
 static int steer_socket(int sock, const struct sockaddr_storage *dest, socklen_t dest_len,
 			struct nsc_port_range range, uint64_t netns)
 {
-	if (!nsc_is_tcp_socket(sock))
-		return 0; /* not TCP: not ours */
 	uint16_t target = nsc_dest_port((const struct sockaddr *)dest);
 	struct sockaddr_storage local;
 	socklen_t len = sizeof(local);
@@ -343,6 +329,13 @@ static int steer_socket(int sock, const struct sockaddr_storage *dest, socklen_t
 	if (getsockname(sock, (struct sockaddr *)&local, &len) != 0)
 		return 0;
 	uint16_t bound = nsc_dest_port((const struct sockaddr *)&local);
+	/* A port a listener holds is never given to a dial: the whole range
+	 * stays, as without us (design-supervise.md, "Capacity"). Nothing
+	 * is changed, so whatever the protocol: one call less where it holds. */
+	if (bound == 0 && nsc_port_held(sock, netns, (const struct sockaddr *)dest))
+		return 0;
+	if (!nsc_is_tcp_socket(sock))
+		return 0; /* not TCP: not ours */
 	if (bound != 0) {
 		/* Bound already (bind(ip, 0), or a port the program chose): the
 		 * kernel keeps that port, whatever the range says. Dialing its
@@ -354,10 +347,6 @@ static int steer_socket(int sock, const struct sockaddr_storage *dest, socklen_t
 			return ECONNREFUSED;
 		return 0;
 	}
-	/* A port a listener holds is never given to a dial: the whole range
-	 * stays, as without us (design-supervise.md, "Capacity"). */
-	if (nsc_listener_holds(netns, (const struct sockaddr *)dest) && !bound_to_device(sock))
-		return 0;
 	uint32_t own = 0, avoiding;
 	if (!nsc_get_socket_range(sock, &own))
 		own = 0;
