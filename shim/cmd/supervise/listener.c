@@ -18,6 +18,7 @@
 #include <linux/sock_diag.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <stdalign.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -108,20 +109,18 @@ static bool answer_of(int diag, const struct nsc_listener_request *req, uint16_t
 	/* The kernel answers within send(): what is not there now never comes.
 	 * An answer left from an earlier request (its seq) is passed over. */
 	for (int tries = 0; tries < 8; tries++) {
-		union {
-			struct nlmsghdr header;
-			char bytes[1024];
-		} reply;
-		struct sockaddr_nl from;
+		alignas(struct nlmsghdr) char reply[1024];
+		const struct nlmsghdr *header = (const struct nlmsghdr *)reply;
+		struct sockaddr_nl from = { .nl_pid = ~0U }; /* the kernel's is 0 */
 		socklen_t from_len = sizeof(from);
-		ssize_t n = recvfrom(diag, &reply, sizeof(reply), MSG_DONTWAIT, (struct sockaddr *)&from, &from_len);
-		if (n < (ssize_t)sizeof(reply.header))
+		ssize_t n = recvfrom(diag, reply, sizeof(reply), MSG_DONTWAIT, (struct sockaddr *)&from, &from_len);
+		if (n < (ssize_t)sizeof(*header))
 			return false;
-		if (from.nl_pid != 0)
+		if (from_len != sizeof(from) || from.nl_pid != 0)
 			continue; /* not the kernel's */
-		if (reply.header.nlmsg_seq == req->header.nlmsg_seq) {
+		if (header->nlmsg_seq == req->header.nlmsg_seq) {
 			*answered = true;
-			return nsc_listener_reply(&reply, (size_t)n, req->header.nlmsg_seq, port);
+			return nsc_listener_reply(reply, (size_t)n, req->header.nlmsg_seq, port);
 		}
 	}
 	return false;

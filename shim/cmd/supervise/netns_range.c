@@ -21,6 +21,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdalign.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -87,15 +88,12 @@ static int diag_socket(void)
 /* Child side: the answer, and with it `fd` if there is one. */
 static bool send_answer(int channel, struct netns_answer *a, int fd)
 {
-	union {
-		struct cmsghdr header;
-		char space[CMSG_SPACE(sizeof(int))];
-	} control;
+	alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int))];
 	struct iovec iov = { .iov_base = a, .iov_len = sizeof(*a) };
 	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
 	if (fd >= 0) {
-		memset(&control, 0, sizeof(control));
-		msg.msg_control = &control;
+		memset(control, 0, sizeof(control));
+		msg.msg_control = control;
 		msg.msg_controllen = sizeof(control);
 		struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
 		c->cmsg_level = SOL_SOCKET;
@@ -109,12 +107,9 @@ static bool send_answer(int channel, struct netns_answer *a, int fd)
 /* Parent side: the answer, and the descriptor that came with it (else -1). */
 static bool receive_answer(int channel, struct netns_answer *a)
 {
-	union {
-		struct cmsghdr header;
-		char space[CMSG_SPACE(sizeof(int))];
-	} control;
+	alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int))];
 	struct iovec iov = { .iov_base = a, .iov_len = sizeof(*a) };
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = &control,
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control,
 			      .msg_controllen = sizeof(control) };
 	bool ok = recvmsg(channel, &msg, MSG_CMSG_CLOEXEC) == (ssize_t)sizeof(*a);
 	a->diag = -1;
