@@ -66,7 +66,7 @@ bool nsc_listener_reply(const void *reply, size_t len, uint32_t seq, uint16_t po
 	if (len < sizeof(*h) || h->nlmsg_len > len || h->nlmsg_seq != seq || h->nlmsg_type != SOCK_DIAG_BY_FAMILY ||
 	    h->nlmsg_len < NLMSG_LENGTH(sizeof(struct inet_diag_msg)))
 		return false; /* ENOENT (none), another error, or not ours */
-	const struct inet_diag_msg *m = NLMSG_DATA(h);
+	const struct inet_diag_msg *m = (const void *)((const char *)reply + NLMSG_HDRLEN);
 	/* The port itself (a BPF sk_lookup program may answer with a socket
 	 * on another), bound to no device (a device's VRF would be another
 	 * bind bucket, which the kernel's port choice does not look at). */
