@@ -8,7 +8,9 @@
  * idiag_src would reach (inet_diag_find_one_icsk): a source port 0 matches
  * no connection, so only the listener a SYN to the destination would meet
  * is found: on its address or the wildcard, IPv4 or IPv6, dual-stack and
- * v4-mapped as the kernel matches them. Anything else is "no".
+ * v4-mapped as the kernel matches them. Anything else is "no". A "no" is
+ * kept a millisecond (a retry loop against a closed port asks once per
+ * millisecond); a "yes" never is (a listener may close at any time).
  */
 #define _GNU_SOURCE
 #include "supervise.h"

@@ -86,8 +86,8 @@ struct nsc_listener_request {
 };
 void nsc_listener_request(const struct sockaddr *dest, uint32_t seq, struct nsc_listener_request *req);
 bool nsc_listener_reply(const void *reply, size_t len, uint32_t seq, uint16_t port);
-/* Where a namespace lately had no listener (per namespace): a dial there
- * within NSC_LISTENER_MISS_NS is narrowed without asking again. */
+/* Where a namespace lately had no listener (one per namespace): a dial
+ * there within NSC_LISTENER_MISS_NS is narrowed without asking again. */
 #define NSC_LISTENER_MISSES 4
 #define NSC_LISTENER_MISS_NS 1000000LL
 struct nsc_listener_misses {
@@ -96,6 +96,8 @@ struct nsc_listener_misses {
 	long long at_ns[NSC_LISTENER_MISSES];
 	unsigned next;
 };
+/* Whether a listener holds dest's port, asked on `diag` (request `seq`),
+ * unless `misses` says nobody did lately; a "nobody" is noted there. */
 bool nsc_ask_listener(int diag, struct nsc_listener_misses *misses, const struct sockaddr *dest, uint32_t seq);
 /* listener.c. Whether the kernel will not give `sock`, of namespace `netns`,
  * the port its dial to `dest` goes to: a listener holds it. */
