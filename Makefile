@@ -69,7 +69,7 @@ COMPLETION   := completion/noselfconn
 HELPERS      := $(patsubst tests/helpers/%.c,$(BUILD)/tests/%,$(wildcard tests/helpers/*.c))
 PRELOADS     := $(patsubst tests/preloads/%.c,$(BUILD)/tests/%.so,$(wildcard tests/preloads/*.c))
 UNIT         := $(BUILD)/tests/unit_verdict $(BUILD)/tests/unit_procnet $(BUILD)/tests/unit_report \
-                $(BUILD)/tests/unit_preloadfile
+                $(BUILD)/tests/unit_preloadfile $(BUILD)/tests/unit_listener
 FUZZER       := $(BUILD)/tests/fuzz_verdict
 FUZZ_SECONDS ?= 60
 BENCH        := $(BUILD)/tests/bench $(BUILD)/tests/empty.so $(BUILD)/tests/supervise-floor
@@ -195,6 +195,8 @@ $(BUILD)/tests/unit_verdict: $(call OBJ,shim/common/verdict.c shim/common/settin
 $(BUILD)/tests/unit_procnet: $(call OBJ,shim/common/procnet.c)
 $(BUILD)/tests/unit_report: $(call OBJ,shim/lib/report.c shim/common/escape.c)
 $(BUILD)/tests/unit_preloadfile: $(call OBJ,shim/common/preloadfile.c)
+$(BUILD)/tests/unit_listener: $(call OBJ,shim/cmd/supervise/listener.c shim/common/verdict.c shim/common/settings.c)
+$(BUILD)/tests/unit_listener: TEST_CFLAGS += -Ishim/cmd/supervise
 $(UNIT): $(BUILD)/tests/%: tests/unit/%.c
 	@mkdir -p $(@D)
 	$(CC) $(TEST_CFLAGS) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^

@@ -30,3 +30,10 @@ load helpers
 	[ "$status" -eq 0 ]
 	[[ "$output" == *" 0 failed"* ]]
 }
+
+@test "unit tests of the supervisor's listener lookup: the request and the reading of its answer" {
+	run "$BUILD/tests/unit_listener"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *" 0 failed"* ]]
+}

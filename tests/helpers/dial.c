@@ -3,8 +3,8 @@
  * It judges self-connections on its own (local name == peer name), never
  * through the library, so the same run shows the bug without the library.
  *
- *   dial [-n COUNT] [-t THREADS] [-s STYLE] [-uRkLSrm] [-H SECS] [-b HOW] [-P LO:HI]
- *        [-N NAMELEN] ADDR PORT
+ *   dial [-n COUNT] [-t THREADS] [-s STYLE] [-uRkKLSrm] [-H SECS] [-b HOW] [-P LO:HI]
+ *        [-N NAMELEN] [-l ADDR] ADDR PORT
  *
  * Styles: blocking, nonblock (EINPROGRESS, poll, SO_ERROR), nonblock-write
  * (EINPROGRESS, poll, write without SO_ERROR), fastopen-sendto,
@@ -28,7 +28,9 @@
  * descriptor left but the socket's). -G FILE dials a listener of its own
  * once (not counted), prints "warm", and waits for FILE to exist before
  * the counted dials. -Z SIZE: fastopen-sendto sends SIZE bytes in one
- * blocking call (16 MB sent to itself never returns).
+ * blocking call (16 MB sent to itself never returns). -K keeps every
+ * connection open to the end, as a client holding many does (capacity).
+ * -l ADDR: -S listens on ADDR (say the wildcard) and the target's port.
  * Prints one line of counts.
  */
 #define _GNU_SOURCE
@@ -67,7 +69,7 @@ static struct {
 		struct sockaddr_storage addr;
 		char beyond[4096];
 	} named;
-	bool reuse_socket, stop_at_self;
+	bool reuse_socket, stop_at_self, keep_connected;
 	char *payload;		  /* -Z: what fastopen-sendto sends, instead of the probe */
 	size_t payload_len;
 	int hold_seconds;
@@ -98,7 +100,7 @@ static int do_sendmmsg(int fd, struct mmsghdr *msgs, unsigned int n, int flags)
 	return raw ? (int)syscall(SYS_sendmmsg, fd, msgs, n, flags) : sendmmsg(fd, msgs, n, flags);
 }
 
-static long counts[OUTCOMES], range_changed, unreach_retried;
+static long counts[OUTCOMES], range_changed, unreach_retried, kept;
 static int held_fd = -1; /* -k: the self-connection stays open until the end */
 static int first_error;
 static volatile int stop;
@@ -276,6 +278,11 @@ static void *dial_loop(void *unused)
 				continue;
 			}
 		}
+		if (o == CONNECTED && opt.keep_connected) {
+			__atomic_add_fetch(&kept, 1, __ATOMIC_RELAXED);
+			fd = -1; /* -K: it keeps its port to the end */
+			continue;
+		}
 		/* -R keeps a refused socket to show it can be dialed again. */
 		if (!(opt.reuse_socket && o == REFUSED)) {
 			close(fd);
@@ -363,14 +370,21 @@ static void *serve(void *listener)
 	return NULL;
 }
 
-static void start_server(void)
+static void start_server(const char *listen_addr)
 {
 	static int listener;
 	int on = 1;
 	pthread_t tid;
-	listener = socket(opt.dest.ss_family, SOCK_STREAM, 0);
+	struct sockaddr_storage where = opt.dest;
+	socklen_t where_len = opt.dest_len;
+	if (listen_addr != NULL) {
+		char port[8];
+		snprintf(port, sizeof(port), "%u", ntohs(((struct sockaddr_in *)&opt.dest)->sin_port));
+		where_len = parse_endpoint(listen_addr, port, &where);
+	}
+	listener = socket(where.ss_family, SOCK_STREAM, 0);
 	setsockopt(listener, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
-	if (bind(listener, (struct sockaddr *)&opt.dest, opt.dest_len) != 0 || listen(listener, 512) != 0) {
+	if (bind(listener, (struct sockaddr *)&where, where_len) != 0 || listen(listener, 512) != 0) {
 		perror("dial: listen");
 		exit(1);
 	}
@@ -390,9 +404,9 @@ int main(int argc, char **argv)
 {
 	int threads = 1, c;
 	bool try_bind = false, server = false;
-	const char *hazard = NULL, *go_file = NULL;
+	const char *hazard = NULL, *go_file = NULL, *listen_addr = NULL;
 	unsigned lo, hi;
-	while ((c = getopt(argc, argv, "n:t:s:uRkH:LSrmb:P:N:X:G:Z:")) != -1) {
+	while ((c = getopt(argc, argv, "n:t:s:uRkKH:LSrmb:P:N:X:G:Z:l:")) != -1) {
 		switch (c) {
 		case 'n': opt.count = atoi(optarg); break;
 		case 't': threads = atoi(optarg); break;
@@ -400,9 +414,11 @@ int main(int argc, char **argv)
 		case 'u': opt.type = SOCK_DGRAM; break;
 		case 'R': opt.reuse_socket = true; break;
 		case 'k': opt.stop_at_self = true; break;
+		case 'K': opt.keep_connected = true; break;
 		case 'H': opt.hold_seconds = atoi(optarg); opt.stop_at_self = true; break;
 		case 'L': try_bind = true; break;
 		case 'S': server = true; break;
+		case 'l': listen_addr = optarg; break;
 		case 'r': raw = true; break;
 		case 'm': opt.protocol = IPPROTO_MPTCP; break;
 		case 'b': opt.bind_how = optarg; break;
@@ -424,14 +440,14 @@ int main(int argc, char **argv)
 	if (argc < 0 || argc - optind != 2 || opt.namelen > sizeof(opt.named) || threads < 1 || threads > 64 ||
 	    (opt.bind_how != NULL && strcmp(opt.bind_how, "port0") != 0 &&
 	     strcmp(opt.bind_how, "any0") != 0 && strcmp(opt.bind_how, "noport") != 0)) {
-		fprintf(stderr, "usage: dial [-n COUNT] [-t THREADS] [-s STYLE] [-uRkLSrm] [-H SECS] "
-				"[-b port0|any0|noport] [-P LO:HI] [-N NAMELEN] [-X HAZARD] [-G FILE] ADDR PORT\n");
+		fprintf(stderr, "usage: dial [-n COUNT] [-t THREADS] [-s STYLE] [-uRkKLSrm] [-H SECS] "
+				"[-b port0|any0|noport] [-P LO:HI] [-N NAMELEN] [-X HAZARD] [-G FILE] [-l ADDR] ADDR PORT\n");
 		return 2;
 	}
 	opt.dest_len = parse_endpoint(argv[optind], argv[optind + 1], &opt.dest);
 	opt.named.addr = opt.dest;
 	if (server)
-		start_server();
+		start_server(listen_addr);
 	if (go_file != NULL)
 		warm_then_wait(go_file);
 	if (hazard != NULL)
@@ -443,7 +459,7 @@ int main(int argc, char **argv)
 		pthread_create(&tids[i], NULL, dial_loop, NULL);
 	for (int i = 0; i < threads; i++)
 		pthread_join(tids[i], NULL);
-	int fds_after = count_fds() - (held_fd >= 0);
+	int fds_after = count_fds() - (held_fd >= 0) - (int)kept;
 
 	printf("attempts=%ld self=%ld refused=%ld connected=%ld failed=%ld first_error=%s "
 	       "fds_leaked=%d",

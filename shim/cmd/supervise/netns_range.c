@@ -6,7 +6,9 @@
  * short-lived child that joins it (its user namespace first, when that is
  * what gives the right to). Kept per namespace by its cookie
  * (SO_NETNS_COOKIE, Linux 5.14), which no later namespace gets, unlike its
- * inode number; read again after a second.
+ * inode number; read again after a second. With it, a NETLINK_SOCK_DIAG
+ * socket made in that namespace (by the same child, passed back with
+ * SCM_RIGHTS), to ask whether a listener holds a dial's port (listener.c).
  */
 #define _GNU_SOURCE
 #include "supervise.h"
@@ -14,10 +16,12 @@
 #include <fcntl.h>
 #include <linux/nsfs.h>
 #include <linux/sockios.h>
+#include <linux/netlink.h>
 #include <poll.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdalign.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -38,8 +42,11 @@ static struct {
 	ino_t ino;
 	long read_at;
 	struct nsc_port_range range;
+	int diag; /* NETLINK_SOCK_DIAG in that namespace (by cookie only), or -1 */
+	struct nsc_listener_misses misses;
 } netns_ranges[NETNS_CACHE];
 static unsigned netns_next;
+static uint32_t diag_seq;
 static pthread_mutex_t netns_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct stat own_netns;
 static uint64_t own_cookie;
@@ -70,23 +77,69 @@ static bool join_netns(int net, int user)
 struct netns_answer {
 	struct nsc_port_range range;
 	uint64_t cookie; /* of the namespace joined, 0 before Linux 5.14 */
+	int diag;	 /* the parent's: what came with SCM_RIGHTS, else -1 */
 };
+
+static int diag_socket(void)
+{
+	return socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+}
+
+/* Child side: the answer, and with it `fd` if there is one. */
+static bool send_answer(int channel, struct netns_answer *a, int fd)
+{
+	alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = { .iov_base = a, .iov_len = sizeof(*a) };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+	if (fd >= 0) {
+		memset(control, 0, sizeof(control));
+		msg.msg_control = control;
+		msg.msg_controllen = sizeof(control);
+		struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	}
+	return sendmsg(channel, &msg, MSG_NOSIGNAL) == (ssize_t)sizeof(*a);
+}
+
+/* Parent side: the answer, and the descriptor that came with it (else -1). */
+static bool receive_answer(int channel, struct netns_answer *a)
+{
+	alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = { .iov_base = a, .iov_len = sizeof(*a) };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control,
+			      .msg_controllen = sizeof(control) };
+	bool ok = recvmsg(channel, &msg, MSG_CMSG_CLOEXEC) == (ssize_t)sizeof(*a);
+	a->diag = -1;
+	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+	if (c != NULL && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS &&
+	    c->cmsg_len == CMSG_LEN(sizeof(int)))
+		memcpy(&a->diag, CMSG_DATA(c), sizeof(int));
+	if (!ok && a->diag >= 0) {
+		close(a->diag);
+		a->diag = -1;
+	}
+	return ok;
+}
 
 /*
  * The range of namespace `net` (an open descriptor), else of thread tid's:
- * a child joins it and reads it. With the cookie of what it joined.
+ * a child joins it and reads it. With the cookie of what it joined and,
+ * `want_diag`, a NETLINK_SOCK_DIAG socket made there.
  */
-static bool read_range_in(int net, pid_t tid, struct netns_answer *out)
+static bool read_range_in(int net, pid_t tid, bool want_diag, struct netns_answer *out)
 {
 	char net_path[64], user_path[64];
 	int channel[2];
 	snprintf(net_path, sizeof(net_path), "/proc/%d/ns/net", tid);
 	snprintf(user_path, sizeof(user_path), "/proc/%d/ns/user", tid);
-	if (pipe2(channel, O_CLOEXEC) != 0)
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, channel) != 0)
 		return false;
 	pid_t child = fork();
 	if (child == 0) {
-		struct netns_answer a = { .cookie = 0 };
+		struct netns_answer a = { .cookie = 0, .diag = -1 };
 		sigset_t alarm_only;
 		sigemptyset(&alarm_only);
 		sigaddset(&alarm_only, SIGALRM);
@@ -101,7 +154,7 @@ static bool read_range_in(int net, pid_t tid, struct netns_answer *out)
 			int probe = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 			if (probe >= 0 && !cookie_of(probe, &a.cookie))
 				a.cookie = 0;
-			if (write(channel[1], &a, sizeof(a)) < 0)
+			if (!send_answer(channel[1], &a, want_diag ? diag_socket() : -1))
 				_exit(1);
 		}
 		_exit(0);
@@ -109,9 +162,20 @@ static bool read_range_in(int net, pid_t tid, struct netns_answer *out)
 	close(channel[1]);
 	/* The keeper's loop reaps the child; its answer, or EOF, comes here. */
 	struct pollfd p = { .fd = channel[0], .events = POLLIN };
-	bool ok = child > 0 && poll(&p, 1, 2000) == 1 && read(channel[0], out, sizeof(*out)) == sizeof(*out);
+	bool ok = child > 0 && poll(&p, 1, 2000) == 1 && receive_answer(channel[0], out);
 	close(channel[0]);
 	return ok;
+}
+
+/* A slot for another namespace: the oldest taken, its socket closed. */
+static unsigned take_slot(void)
+{
+	unsigned i = netns_next++ % NETNS_CACHE;
+	if (netns_ranges[i].diag >= 0)
+		close(netns_ranges[i].diag);
+	netns_ranges[i].diag = -1;
+	memset(&netns_ranges[i].misses, 0, sizeof(netns_ranges[i].misses));
+	return i;
 }
 
 /* Before Linux 5.14: the calling thread's namespace, by its inode. */
@@ -134,12 +198,12 @@ static struct nsc_port_range range_of_netns(pid_t tid)
 	} else {
 		bool ours = ns.st_ino == own_netns.st_ino && ns.st_dev == own_netns.st_dev;
 		struct netns_answer a;
-		if (ours ? nsc_read_port_range(NSC_PORT_RANGE_FILE, &range) : read_range_in(-1, tid, &a))
+		if (ours ? nsc_read_port_range(NSC_PORT_RANGE_FILE, &range) : read_range_in(-1, tid, false, &a))
 			range = ours ? range : a.range;
 		else
 			range = NSC_ANY_PORT; /* unknown: any port may be chosen */
 		if (i == NETNS_CACHE)
-			i = netns_next++ % NETNS_CACHE;
+			i = take_slot();
 		netns_ranges[i].cookie = 0;
 		netns_ranges[i].dev = ns.st_dev;
 		netns_ranges[i].ino = ns.st_ino;
@@ -150,26 +214,42 @@ static struct nsc_port_range range_of_netns(pid_t tid)
 	return range;
 }
 
-/* The range of the namespace with this cookie, which `sock` dials in. */
-static struct nsc_port_range read_socket_range(int sock, uint64_t cookie, pid_t tid)
+/*
+ * The range of the namespace with this cookie, which `sock` dials in; and,
+ * if *diag is -1, a NETLINK_SOCK_DIAG socket made there.
+ */
+static struct nsc_port_range read_socket_range(int sock, uint64_t cookie, pid_t tid, int *diag)
 {
 	struct nsc_port_range range;
 	struct netns_answer a;
-	if (cookie == own_cookie)
+	bool want_diag = *diag < 0;
+	if (cookie == own_cookie) {
+		if (want_diag)
+			*diag = diag_socket();
 		return nsc_read_port_range(NSC_PORT_RANGE_FILE, &range) ? range : NSC_ANY_PORT;
+	}
 	/* Its namespace itself (CAP_NET_ADMIN over it); else the thread's, if that is the one. */
 	int net = ioctl(sock, SIOCGSKNS);
-	bool ok = read_range_in(net, tid, &a) && (net >= 0 || a.cookie == cookie);
+	bool ok = read_range_in(net, tid, want_diag, &a);
+	if (ok && net < 0 && a.cookie != cookie) {
+		ok = false;
+		if (a.diag >= 0)
+			close(a.diag);
+	} else if (ok && a.diag >= 0) {
+		*diag = a.diag;
+	}
 	if (net >= 0)
 		close(net);
 	return ok ? a.range : NSC_ANY_PORT; /* unknown: any port may be chosen */
 }
 
-struct nsc_port_range nsc_socket_range(int sock, pid_t tid)
+struct nsc_port_range nsc_socket_range(int sock, pid_t tid, uint64_t *netns)
 {
 	uint64_t cookie;
+	*netns = 0;
 	if (!cookie_of(sock, &cookie))
 		return range_of_netns(tid);
+	*netns = cookie;
 	long now = now_ms();
 	pthread_mutex_lock(&netns_lock);
 	unsigned i;
@@ -178,18 +258,36 @@ struct nsc_port_range nsc_socket_range(int sock, pid_t tid)
 			break;
 	if (i == NETNS_CACHE || now - netns_ranges[i].read_at >= REREAD_MS) {
 		if (i == NETNS_CACHE)
-			i = netns_next++ % NETNS_CACHE;
+			i = take_slot();
 		netns_ranges[i].cookie = cookie;
 		netns_ranges[i].read_at = now;
-		netns_ranges[i].range = read_socket_range(sock, cookie, tid);
+		netns_ranges[i].range = read_socket_range(sock, cookie, tid, &netns_ranges[i].diag);
 	}
 	struct nsc_port_range range = netns_ranges[i].range;
 	pthread_mutex_unlock(&netns_lock);
 	return range;
 }
 
+bool nsc_listener_holds(uint64_t netns, const struct sockaddr *dest)
+{
+	bool holds = false;
+	if (netns == 0)
+		return false; /* before Linux 5.14: no socket of that namespace kept */
+	/* Under the lock: one request at a time on the socket, never closed meanwhile. */
+	pthread_mutex_lock(&netns_lock);
+	for (unsigned i = 0; i < NETNS_CACHE; i++)
+		if (netns_ranges[i].cookie == netns && netns_ranges[i].diag >= 0) {
+			holds = nsc_ask_listener(netns_ranges[i].diag, &netns_ranges[i].misses, dest, ++diag_seq);
+			break;
+		}
+	pthread_mutex_unlock(&netns_lock);
+	return holds;
+}
+
 void nsc_netns_ranges_init(void)
 {
+	for (unsigned i = 0; i < NETNS_CACHE; i++)
+		netns_ranges[i].diag = -1;
 	if (stat("/proc/self/ns/net", &own_netns) != 0)
 		memset(&own_netns, 0, sizeof(own_netns));
 	int probe = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);

@@ -1,11 +1,14 @@
 /* noselfconn --supervise: supervise.c (the processes), keeper.c (the one
  * that serves the command), relay.c (signals between them), notify.c (the
  * filter and the threads that answer it), trapped.c (one trapped dial),
- * netns_range.c (the caller's ephemeral range). */
+ * netns_range.c (the caller's ephemeral range), listener.c (whether a
+ * listener holds the port a dial goes to). */
 #ifndef NOSELFCONN_SUPERVISE_H
 #define NOSELFCONN_SUPERVISE_H
 
 #include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 
 #include "settings.h"
@@ -60,11 +63,45 @@ void nsc_trapped_init(void);
 /*
  * netns_range.c. The ephemeral range socket `sock` (borrowed from thread
  * `tid`) dials with: its network namespace's, read at most once a second
- * per namespace; NSC_ANY_PORT where it cannot be read. Call the init first,
- * once.
+ * per namespace; NSC_ANY_PORT where it cannot be read. *netns: that
+ * namespace's cookie (0 before Linux 5.14). Call the init first, once.
  */
-struct nsc_port_range nsc_socket_range(int sock, pid_t tid);
+struct nsc_port_range nsc_socket_range(int sock, pid_t tid, uint64_t *netns);
 void nsc_netns_ranges_init(void);
+
+/*
+ * netns_range.c. Whether a TCP listener in the namespace with cookie
+ * `netns` holds the port a dial to `dest` goes to (listener.c); false where
+ * that cannot be asked.
+ */
+bool nsc_listener_holds(uint64_t netns, const struct sockaddr *dest);
+
+/* listener.c. The request, asked through a NETLINK_SOCK_DIAG socket made in
+ * the namespace (`diag`), and the reading of its answer. */
+#include <linux/inet_diag.h>
+#include <linux/netlink.h>
+struct nsc_listener_request {
+	struct nlmsghdr header;
+	struct inet_diag_req_v2 diag;
+};
+void nsc_listener_request(const struct sockaddr *dest, uint32_t seq, struct nsc_listener_request *req);
+bool nsc_listener_reply(const void *reply, size_t len, uint32_t seq, uint16_t port);
+/* Where a namespace lately had no listener (one per namespace): a dial
+ * there within NSC_LISTENER_MISS_NS is narrowed without asking again. */
+#define NSC_LISTENER_MISSES 4
+#define NSC_LISTENER_MISS_NS 1000000LL
+struct nsc_listener_misses {
+	struct inet_diag_sockid id[NSC_LISTENER_MISSES];
+	uint8_t family[NSC_LISTENER_MISSES];
+	long long at_ns[NSC_LISTENER_MISSES];
+	unsigned next;
+};
+/* Whether a listener holds dest's port, asked on `diag` (request `seq`),
+ * unless `misses` says nobody did lately; a "nobody" is noted there. */
+bool nsc_ask_listener(int diag, struct nsc_listener_misses *misses, const struct sockaddr *dest, uint32_t seq);
+/* listener.c. Whether the kernel will not give `sock`, of namespace `netns`,
+ * the port its dial to `dest` goes to: a listener holds it. */
+bool nsc_port_held(int sock, uint64_t netns, const struct sockaddr *dest);
 
 /*
  * Between the top, the keeper and the command (supervise.c, keeper.c,

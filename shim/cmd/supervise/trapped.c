@@ -4,7 +4,8 @@
  * network namespace, take a duplicate of the socket (pidfd_getfd). A socket
  * already bound to the destination's own endpoint is refused (ECONNREFUSED,
  * what any other port would have met); an unbound one gets a port range
- * without the destination port. Then the call continues.
+ * without the destination port, unless a listener holds that port (the
+ * kernel never gives it to a dial). Then the call continues.
  */
 #define _GNU_SOURCE
 #include "supervise.h"
@@ -314,14 +315,13 @@ static bool bind_other_port(int sock, int family, struct nsc_port_range range, u
 }
 
 /*
- * What to do with the caller's TCP socket: 0 to let the call continue, or an
- * errno to fail it with (nothing listens where it would have gone).
+ * What to do with the caller's TCP socket, in network namespace `netns`: 0
+ * to let the call continue, or an errno to fail it with (nothing listens
+ * where it would have gone).
  */
 static int steer_socket(int sock, const struct sockaddr_storage *dest, socklen_t dest_len,
-			struct nsc_port_range range)
+			struct nsc_port_range range, uint64_t netns)
 {
-	if (!nsc_is_tcp_socket(sock))
-		return 0; /* not TCP: not ours */
 	uint16_t target = nsc_dest_port((const struct sockaddr *)dest);
 	struct sockaddr_storage local;
 	socklen_t len = sizeof(local);
@@ -329,6 +329,13 @@ static int steer_socket(int sock, const struct sockaddr_storage *dest, socklen_t
 	if (getsockname(sock, (struct sockaddr *)&local, &len) != 0)
 		return 0;
 	uint16_t bound = nsc_dest_port((const struct sockaddr *)&local);
+	/* A port a listener holds is never given to a dial: the whole range
+	 * stays, as without us (design-supervise.md, "Capacity"). Nothing
+	 * is changed, so whatever the protocol: one call less where it holds. */
+	if (bound == 0 && nsc_port_held(sock, netns, (const struct sockaddr *)dest))
+		return 0;
+	if (!nsc_is_tcp_socket(sock))
+		return 0; /* not TCP: not ours */
 	if (bound != 0) {
 		/* Bound already (bind(ip, 0), or a port the program chose): the
 		 * kernel keeps that port, whatever the range says. Dialing its
@@ -377,9 +384,10 @@ int nsc_guard_trapped(int listener, const struct seccomp_notif *req)
 		return 0;
 	}
 	/* The range of the socket's namespace, which need not be the thread's. */
-	struct nsc_port_range range = nsc_socket_range(sock, tid);
+	uint64_t netns;
+	struct nsc_port_range range = nsc_socket_range(sock, tid, &netns);
 	int err = nsc_dial_verdict((struct sockaddr *)&dest, len, range) == NSC_GUARD
-		? steer_socket(sock, &dest, len, range) : 0;
+		? steer_socket(sock, &dest, len, range, netns) : 0;
 	close(sock);
 	return err;
 }
