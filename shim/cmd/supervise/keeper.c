@@ -13,47 +13,17 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
-#include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "exec.h"
 
-/* The command's side: the filter, its listener (or the errno) to the keeper. */
-static void send_listener(int channel, int listener, struct nsc_message *s)
-{
-	char control[CMSG_SPACE(sizeof(int))] = { 0 };
-	struct iovec iov = { .iov_base = s, .iov_len = sizeof(*s) };
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
-	if (listener >= 0) {
-		msg.msg_control = control;
-		msg.msg_controllen = sizeof(control);
-		struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(c), &listener, sizeof(int));
-	}
-	if (sendmsg(channel, &msg, MSG_NOSIGNAL) < 0)
-		_exit(NSC_EXIT_FAILURE);
-}
-
 /* The keeper's side: the listener, or -1 with s->value saying why not. */
 static int receive_listener(int channel, struct nsc_message *s)
 {
-	int listener = -1;
-	char control[CMSG_SPACE(sizeof(int))];
-	struct iovec iov = { .iov_base = s, .iov_len = sizeof(*s) };
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control,
-			      .msg_controllen = sizeof(control) };
-	if (recvmsg(channel, &msg, MSG_CMSG_CLOEXEC) != (ssize_t)sizeof(*s)) {
-		s->value = EPROTO;
-		return -1;
-	}
-	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-	if (c != NULL && c->cmsg_type == SCM_RIGHTS)
-		memcpy(&listener, CMSG_DATA(c), sizeof(int));
-	if (listener < 0 && s->value == 0)
+	int listener;
+	bool received = nsc_receive_with_fd(channel, s, sizeof(*s), &listener);
+	if (!received || (listener < 0 && s->value == 0))
 		s->value = EPROTO;
 	return listener;
 }
@@ -68,7 +38,9 @@ static void run_command(char **argv, int channel, pid_t keeper, const struct nsc
 	int listener = nsc_install_filter(&no_new_privs);
 	s.value = listener < 0 ? errno : 0;
 	s.no_new_privs = no_new_privs;
-	send_listener(channel, listener, &s);
+	/* The filter's listener (or the errno) to the keeper. */
+	if (!nsc_send_with_fd(channel, &s, sizeof(s), listener))
+		_exit(NSC_EXIT_FAILURE);
 	if (listener < 0)
 		_exit(NSC_EXIT_FAILURE);
 	close(listener);

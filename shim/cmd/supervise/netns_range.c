@@ -21,7 +21,6 @@
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
-#include <stdalign.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -85,45 +84,6 @@ static int diag_socket(void)
 	return socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
 }
 
-/* Child side: the answer, and with it `fd` if there is one. */
-static bool send_answer(int channel, struct netns_answer *a, int fd)
-{
-	alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int))];
-	struct iovec iov = { .iov_base = a, .iov_len = sizeof(*a) };
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
-	if (fd >= 0) {
-		memset(control, 0, sizeof(control));
-		msg.msg_control = control;
-		msg.msg_controllen = sizeof(control);
-		struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(c), &fd, sizeof(int));
-	}
-	return sendmsg(channel, &msg, MSG_NOSIGNAL) == (ssize_t)sizeof(*a);
-}
-
-/* Parent side: the answer, and the descriptor that came with it (else -1). */
-static bool receive_answer(int channel, struct netns_answer *a)
-{
-	alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int))];
-	struct iovec iov = { .iov_base = a, .iov_len = sizeof(*a) };
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control,
-			      .msg_controllen = sizeof(control) };
-	bool ok = recvmsg(channel, &msg, MSG_CMSG_CLOEXEC) == (ssize_t)sizeof(*a);
-	a->diag = -1;
-	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-	if (c != NULL && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS &&
-	    c->cmsg_len == CMSG_LEN(sizeof(int)))
-		memcpy(&a->diag, CMSG_DATA(c), sizeof(int));
-	if (!ok && a->diag >= 0) {
-		close(a->diag);
-		a->diag = -1;
-	}
-	return ok;
-}
-
 /*
  * The range of namespace `net` (an open descriptor), else of thread tid's:
  * a child joins it and reads it. With the cookie of what it joined and,
@@ -154,7 +114,7 @@ static bool read_range_in(int net, pid_t tid, bool want_diag, struct netns_answe
 			int probe = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 			if (probe >= 0 && !cookie_of(probe, &a.cookie))
 				a.cookie = 0;
-			if (!send_answer(channel[1], &a, want_diag ? diag_socket() : -1))
+			if (!nsc_send_with_fd(channel[1], &a, sizeof(a), want_diag ? diag_socket() : -1))
 				_exit(1);
 		}
 		_exit(0);
@@ -162,7 +122,7 @@ static bool read_range_in(int net, pid_t tid, bool want_diag, struct netns_answe
 	close(channel[1]);
 	/* The keeper's loop reaps the child; its answer, or EOF, comes here. */
 	struct pollfd p = { .fd = channel[0], .events = POLLIN };
-	bool ok = child > 0 && poll(&p, 1, 2000) == 1 && receive_answer(channel[0], out);
+	bool ok = child > 0 && poll(&p, 1, 2000) == 1 && nsc_receive_with_fd(channel[0], out, sizeof(*out), &out->diag);
 	close(channel[0]);
 	return ok;
 }

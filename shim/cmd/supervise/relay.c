@@ -22,12 +22,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdalign.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -38,6 +40,45 @@ void nsc_relayed_signals(sigset_t *set)
 	sigfillset(set);
 	sigdelset(set, SIGKILL);
 	sigdelset(set, SIGSTOP);
+}
+
+bool nsc_send_with_fd(int channel, const void *body, size_t len, int fd)
+{
+	alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int))];
+	void *base; /* iovec's pointer is not const; sendmsg only reads it */
+	memcpy(&base, &body, sizeof(base));
+	struct iovec iov = { .iov_base = base, .iov_len = len };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+	if (fd >= 0) {
+		memset(control, 0, sizeof(control));
+		msg.msg_control = control;
+		msg.msg_controllen = sizeof(control);
+		struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	}
+	return sendmsg(channel, &msg, MSG_NOSIGNAL) == (ssize_t)len;
+}
+
+bool nsc_receive_with_fd(int channel, void *body, size_t len, int *fd)
+{
+	alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = { .iov_base = body, .iov_len = len };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control,
+			      .msg_controllen = sizeof(control) };
+	bool ok = recvmsg(channel, &msg, MSG_CMSG_CLOEXEC) == (ssize_t)len;
+	*fd = -1;
+	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+	if (c != NULL && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS &&
+	    c->cmsg_len == CMSG_LEN(sizeof(int)))
+		memcpy(fd, CMSG_DATA(c), sizeof(int));
+	if (!ok && *fd >= 0) {
+		close(*fd);
+		*fd = -1;
+	}
+	return ok;
 }
 
 bool nsc_send_message(int channel, const struct nsc_message *m)

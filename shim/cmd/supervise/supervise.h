@@ -129,6 +129,13 @@ struct nsc_message {
 };
 
 bool nsc_send_message(int channel, const struct nsc_message *m);
+
+/* A message of `len` bytes with a descriptor (fd >= 0) beside it, over a
+ * UNIX socket; the receiver's *fd is -1 when none came (or the message did
+ * not: false). Between the keeper and the command, and the range reader's
+ * child and the supervisor. */
+bool nsc_send_with_fd(int channel, const void *body, size_t len, int fd);
+bool nsc_receive_with_fd(int channel, void *body, size_t len, int *fd);
 bool nsc_receive_message(int channel, struct nsc_message *m, bool wait);
 
 /* The signals the top and the keeper take through a signalfd: every one they can. */
