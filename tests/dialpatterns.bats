@@ -219,19 +219,6 @@ range_change_run() {
 	[ "$(grep -c ip_local_port_range "$trace")" -eq 0 ]
 }
 
-@test "threads sharing one socket: no self-connection, and never told connected when it is not" {
-	run in_netns "$BUILD/tests/shared" -n 1000 127.0.0.1 "$TARGET"
-	expect_at_least self 1
-	for mode in check prebind; do
-		run in_netns env LD_PRELOAD="$PRELOAD_LIB" NOSELFCONN_MODE=$mode "$BUILD/tests/shared" -n 1000 127.0.0.1 "$TARGET"
-		echo "mode $mode: $output"
-		expect self 0
-		expect lies 0
-		expect refused 1000
-		expect narrowed 0
-	done
-}
-
 # shared_socket_guarded HOW...: dialers sharing one socket (shared -p HOW)
 # self-connect without the library; with it, in both modes, none is ever
 # told "connected" of a socket that ends unconnected, every round is
@@ -250,6 +237,10 @@ shared_socket_guarded() {
 		expect refused 1000
 		expect narrowed 0
 	done
+}
+
+@test "threads sharing one socket: no self-connection, and never told connected when it is not" {
+	shared_socket_guarded
 }
 
 @test "threads sharing one socket while another socket holds its descriptor number's old slot" {
