@@ -87,8 +87,10 @@ bound_to_target() {
 		echo "$addr guarded: $output"
 		expect self 0
 		expect refused 100
+		local seen
+		seen=$(dials_seen)
 		kguard_stop
-		expect_count refused 100
+		expect_count refused "$seen"
 	done
 }
 
