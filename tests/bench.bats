@@ -5,7 +5,7 @@
 load helpers
 
 # Timing sanitized programs measures nothing: left out of make sanitize.
-# bats test_tags=no-sanitizer
+# bats test_tags=no-sanitizer,no-coverage
 @test "make bench's programs run every case briefly and print the whole table" {
 	require_netns
 	run "$ROOT/tests/bench/run.sh" 1 100

@@ -23,6 +23,7 @@ teardown() {
 	kguard_teardown
 }
 
+# bats test_tags=no-coverage
 @test "kernel lifecycle: without root, one line naming the preload and --supervise, exit 125" {
 	kguard_cgroup
 	run setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all "$WRAPPER" --kernel "$KG_CGROUP"

@@ -48,6 +48,7 @@ network_calls() {
 	grep -q '^af-unspec .*ret=0 errno=untouched$' <<<"$output"
 }
 
+# bats test_tags=no-coverage
 @test "no extra system call: non-INET, NULL, malformed, port outside the range, no MSG_FASTOPEN" {
 	local without with
 	without=$(network_calls "$BADCALLS" passthrough "$NEVER_CHOSEN")
@@ -59,6 +60,7 @@ network_calls() {
 	done
 }
 
+# bats test_tags=no-coverage
 @test "default mode: one extra system call per guarded dial, none per refused blocking dial" {
 	local without with
 	without=$(network_calls "$DIAL" -n 50 -s nonblock 127.0.0.1 "$NEVER_CHOSEN")
@@ -102,6 +104,7 @@ same_answers() {
 # Each large send the program lets wait has its address read by the kernel
 # first (getpid, process_vm_readv), so that a bad pointer gets EFAULT and a
 # send outside the range is never split: 2 calls, on this path alone.
+# bats test_tags=no-coverage
 @test "TCP Fast Open sends of 16 KiB: the address read, no more outside the range; F_GETFL, then a split send, where guarded" {
 	local without with
 	without=$(network_calls "$LIVECALLS" fastopen-passthrough "$LISTENING")
