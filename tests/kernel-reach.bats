@@ -148,6 +148,57 @@ remote_same() {
 	expect_count refused 0
 }
 
+# Where a steered dial is bound: the address the kernel would dial from,
+# where a program knows it (one of the namespace's own addresses, no
+# device bound), else the wildcard. Port 40000 is outside the range: the
+# controls are refused, never met, and the guard steers every port.
+STEERED_FROM="$ROOT/tests/helpers/steered_from.py"
+
+@test "kernel reach: a steered dial is bound to the address the kernel dials from (127.0.0.1, ::1, the namespace's own), else to the wildcard" {
+	local dials="127.0.0.1 ::1 10.99.0.1 fd00::1 ::ffff:127.0.0.1 127.1.2.3 127.0.0.1%lo ::1%lo"
+	run in_netns python3 "$STEERED_FROM" 40000 $dials
+	echo "without a guard: $output"
+	[ "$status" -eq 0 ]
+	[ "$(grep -c ' refused from \(0.0.0.0\|::\) port=other$' <<<"$output")" -eq 8 ]
+	kguard_start
+	held_netns
+	kguard_reread
+	run in_held python3 "$STEERED_FROM" 40000 $dials
+	echo "guarded: $output"
+	kguard_stop
+	[ "$status" -eq 0 ]
+	[ "$output" = "127.0.0.1 refused from 127.0.0.1 port=other
+::1 refused from ::1 port=other
+10.99.0.1 refused from 10.99.0.1 port=other
+fd00::1 refused from fd00::1 port=other
+::ffff:127.0.0.1 refused from ::ffff:127.0.0.1 port=other
+127.1.2.3 refused from 0.0.0.0 port=other
+127.0.0.1%lo refused from 0.0.0.0 port=other
+::1%lo refused from :: port=other" ]
+	expect_count steered 8
+}
+
+# POSIX leaves a socket unspecified after a failed connect() and asks for a
+# new one; Linux lets it dial again, from where the guard bound it.
+@test "kernel reach: a socket dialed again after its steered dial was refused keeps that address: from 127.0.0.1, a remote dial fails (EINVAL, documented)" {
+	local script="ip link add v0 type veth peer name v1 && ip addr add 192.0.2.1/24 dev v0 &&
+		ip link set v0 up && ip link set v1 up &&
+		python3 $STEERED_FROM 40000 127.0.0.1 then 192.0.2.2"
+	run in_netns sh -c "$script"
+	echo "without a guard: $output"
+	[ "$output" = "127.0.0.1 refused from 0.0.0.0 port=other
+again 192.0.2.2: OK" ]
+	kguard_start
+	held_netns
+	kguard_reread
+	run in_held sh -c "$script"
+	echo "guarded: $output"
+	kguard_stop
+	[ "$output" = "127.0.0.1 refused from 127.0.0.1 port=other
+again 192.0.2.2: EINVAL" ]
+	expect_count steered 1
+}
+
 @test "kernel reach: UDP is untouched (it meets itself as it would)" {
 	run in_netns "$DIAL" -u -n 300 127.0.0.1 "$TARGET"
 	echo "without a guard: $output"

@@ -36,6 +36,8 @@
  *   churn-server-closes  the same, the server closing first
  *   passthrough          connect + close to a listener outside the range
  *   refused              connect where nothing listens, on an ephemeral port
+ *   refused-localhost    the same at 127.0.0.1 alone, the report's dial (a
+ *                        refused dial leaves no TIME_WAIT to spread)
  *   threads              4 threads doing churn-client-closes at once
  *   capacity             churn-client-closes to port 40500 in a namespace
  *                        whose range is 40000-40999: more dials than ports,
@@ -140,6 +142,9 @@ static void *dial_loop(void *arg)
 	return NULL;
 }
 
+/* Every chunk dials 127.0.0.1 (refused-localhost), not a fresh 127/8 address. */
+static bool localhost_only;
+
 /* `count` dials through `dial`, split over `threads`; returns the seconds taken. */
 static double run_batch(connect_fn dial, int port, bool expect_refused, long count,
 			int threads, long *failed)
@@ -150,7 +155,8 @@ static double run_batch(connect_fn dial, int port, bool expect_refused, long cou
 			   .count = count / threads };
 	b.to.sin_family = AF_INET;
 	b.to.sin_port = htons((in_port_t)port);
-	b.to.sin_addr.s_addr = htonl(0x7f010000u + batches % 0xfffe); /* 127.1.x.y */
+	b.to.sin_addr.s_addr = htonl(localhost_only ? INADDR_LOOPBACK
+					 : 0x7f010000u + batches % 0xfffe); /* 127.1.x.y */
 
 	pthread_t tids[THREADS];
 	double start = now();
@@ -364,7 +370,8 @@ int main(int argc, char **argv)
 		server_closes = true;
 	} else if (strcmp(name, "passthrough") == 0) {
 		port = FIXED_PORT;
-	} else if (strcmp(name, "refused") == 0) {
+	} else if (strcmp(name, "refused") == 0 || strcmp(name, "refused-localhost") == 0) {
+		localhost_only = strcmp(name, "refused-localhost") == 0;
 		listen_there = false;
 		expect_refused = true;
 	} else if (strcmp(name, "threads") == 0) {

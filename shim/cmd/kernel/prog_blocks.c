@@ -109,7 +109,9 @@ void prog_bind_sockaddr(struct program *p)
 	call(p->a, BPF_FUNC_bind);
 }
 
-/* Whether nsc_addrs holds the destination for this namespace: goto local. */
+/* Whether nsc_addrs holds the destination for this namespace: goto
+ * local_exact (local for an IPv6 link-local one, which binds only with the
+ * device its scope id names, and the context does not carry it). */
 void prog_lookup_address(struct program *p)
 {
 	struct nsc_asm *a = p->a;
@@ -127,7 +129,19 @@ void prog_lookup_address(struct program *p)
 	mov(a, R2, R10);
 	alu_imm(a, BPF_ADD, R2, FP_ADDR_KEY);
 	call(a, BPF_FUNC_map_lookup_elem);
-	jump_if(a, BPF_JNE, R0, 0, p->local);
+	if (p->kind != DIAL_V6) {
+		jump_if(a, BPF_JNE, R0, 0, p->local_exact);
+		return;
+	}
+	nsc_label miss = nsc_label_new(a);
+	jump_if(a, BPF_JEQ, R0, 0, miss);
+	load(a, BPF_B, R1, R10, FP_DEST6);
+	jump_if(a, BPF_JNE, R1, 0xfe, p->local_exact);
+	load(a, BPF_B, R1, R10, FP_DEST6 + 1);
+	alu_imm(a, BPF_AND, R1, 0xc0);
+	jump_if(a, BPF_JNE, R1, 0x80, p->local_exact); /* not fe80::/10 */
+	jump(a, p->local);
+	nsc_label_here(a, miss);
 }
 
 /*
@@ -194,6 +208,7 @@ void prog_new_body(struct program *p, enum dial_kind kind)
 	p->restore_pass = nsc_label_new(p->a);
 	p->refuse = nsc_label_new(p->a);
 	p->local = nsc_label_new(p->a);
+	p->local_exact = nsc_label_new(p->a);
 }
 
 /* The dial goes on as it is. */

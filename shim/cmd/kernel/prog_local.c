@@ -54,6 +54,11 @@ static void check_listener(struct program *p)
 /*
  * Step 7: bind (the socket's address, Q), Q drawn at random from the
  * namespace's range less the target; a few tries, as a port may be taken.
+ * An unbound socket gets the address the kernel would dial from where that
+ * is certain (FP_EXACT: one of the namespace's addresses, which its local
+ * route gives as the source, and no device bound), else the wildcard. A
+ * wildcard-bound socket is moved to another bind bucket when connect()
+ * sets its address (bhash2): 4 points of a refused dial's rate.
  */
 static void steer(struct program *p)
 {
@@ -75,6 +80,17 @@ static void steer(struct program *p)
 	store(a, BPF_W, R10, FP_IN_RANGE, R4);
 	store(a, BPF_W, R10, FP_CHOICES, R3);
 	jump_if(a, BPF_JEQ, R3, 0, p->refuse); /* the range is the target alone */
+	nsc_label wildcard = nsc_label_new(a);
+	load(a, BPF_W, R1, R10, FP_EXACT);
+	jump_if(a, BPF_JEQ, R1, 0, wildcard);
+	load(a, BPF_DW, R1, CTX, offsetof(struct bpf_sock_addr, sk));
+	load(a, BPF_W, R1, R1, offsetof(struct bpf_sock, bound_dev_if));
+	jump_if(a, BPF_JNE, R1, 0, wildcard);
+	if (p->kind == DIAL_V6)
+		copy16(a, FP_SRC6, FP_DEST6);
+	else
+		mov(a, SRC4, DEST4);
+	nsc_label_here(a, wildcard);
 	for (int i = 0; i < STEER_TRIES; i++) {
 		nsc_label below = nsc_label_new(a);
 		call(a, BPF_FUNC_get_prandom_u32);
@@ -102,6 +118,8 @@ static void steer(struct program *p)
 void prog_local_dial(struct program *p)
 {
 	struct nsc_asm *a = p->a;
+	nsc_label_here(a, p->local_exact);
+	store_imm32(a, FP_EXACT, 1);
 	nsc_label_here(a, p->local);
 	load(a, BPF_W, R1, R10, FP_SPORT);
 	jump_if(a, BPF_JNE, R1, 0, p->refuse); /* bound to the target port itself */

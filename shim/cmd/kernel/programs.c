@@ -23,10 +23,12 @@
  *      through its own path (ECONNREFUSED, or EINPROGRESS and then it).
  *   6. A listener holds the port: the kernel never picks a listener's port
  *      for a dial, so it is untouched.
- *   7. Else the socket is bound to its address (the wildcard if it had
- *      none) and a random port Q of the namespace's range other than the
- *      target: it can no longer meet itself, and the dial is refused by
- *      the kernel as it would have been. No port free after a few tries:
+ *   7. Else the socket is bound to an address (its own; else the
+ *      destination, where that is one of the namespace's addresses the
+ *      kernel dials from themselves; else the wildcard) and a random port
+ *      Q of the namespace's range other than the target: it can no longer
+ *      meet itself, and the dial is refused by the kernel as it would
+ *      have been. No port free after a few tries:
  *      refused as in 5.
  * Every destination port is guarded, not only the range's: the range can
  * change under a running dial. Steps 3 and 4 are in prog_blocks.c, 5 to 7
@@ -64,6 +66,7 @@ static void body_v4(struct program *p, enum dial_kind kind)
 	prog_other_port_passes(p);
 
 	/* Step 4 */
+	jump32_if(a, BPF_JEQ, DEST4, htonl(INADDR_LOOPBACK), p->local_exact);
 	mov(a, R1, DEST4);
 	to_be(a, R1, 32);
 	alu_imm(a, BPF_RSH, R1, 24);
@@ -137,7 +140,7 @@ static void body_v6(struct program *p)
 	load(a, BPF_W, R1, R10, FP_DEST6 + 8);
 	jump_if(a, BPF_JNE, R1, 0, not_loopback);
 	load(a, BPF_W, R1, R10, FP_DEST6 + 12);
-	jump32_if(a, BPF_JEQ, R1, htonl(1), p->local); /* ::1 */
+	jump32_if(a, BPF_JEQ, R1, htonl(1), p->local_exact); /* ::1 */
 	nsc_label_here(a, not_loopback);
 	load(a, BPF_DW, R1, R10, FP_SRC6);
 	jump_if(a, BPF_JNE, R1, 0, p->local); /* its own address */
@@ -171,6 +174,7 @@ static void prologue(struct program *p, nsc_label pass)
 	store(a, BPF_W, R10, FP_TRIAL, R1);
 	store(a, BPF_W, R10, FP_CONFIG, R1);
 	store(a, BPF_W, R10, FP_FLAGS, R1);
+	store(a, BPF_W, R10, FP_EXACT, R1);
 	load(a, BPF_DW, R1, CTX, offsetof(struct bpf_sock_addr, sk));
 	load(a, BPF_W, R2, R1, offsetof(struct bpf_sock, src_port));
 	store(a, BPF_W, R10, FP_SPORT, R2);

@@ -35,6 +35,8 @@ enum {
 	FP_SRC6 = -168,	    /* the socket's own IPv6 address (16 bytes) */
 	FP_FLAGS = -176,    /* u32 nsc_netns_value.flags */
 	FP_HIGH = -172,	    /* u32 the range's high end */
+	FP_EXACT = -180,    /* u32 1 when the destination is an address of the
+			       namespace's own: the kernel dials it from itself */
 	FP_CONFIG = -184,   /* u32 1 once the namespace's values are read */
 };
 
@@ -46,12 +48,14 @@ enum {
 enum dial_kind { DIAL_V4, DIAL_MAPPED, DIAL_V6 };
 
 /* A program being written: the buffer, the maps it reads, and the kind of
- * dial and the exits of the body being written (prog_new_body()). */
+ * dial and the exits of the body being written (prog_new_body()). `local`:
+ * the destination is one of the namespace's; `local_exact`: it is one of
+ * its addresses (FP_EXACT). */
 struct program {
 	struct nsc_asm *a;
 	const struct nsc_guard_maps *maps;
 	enum dial_kind kind;
-	nsc_label pass, restore_pass, refuse, local;
+	nsc_label pass, restore_pass, refuse, local, local_exact;
 };
 
 /* Whose address a sockaddr for bpf_bind() carries. */
