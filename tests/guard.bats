@@ -87,13 +87,15 @@ setup() {
 # A blocking TCP Fast Open send larger than the socket's buffers, meeting
 # itself, sends to itself until both are full and never returns: the look
 # after it never comes (the control hangs; so did mode check before).
-@test "a blocking sendto(MSG_FASTOPEN) of 16 MB that meets itself returns, refused; data to a server passes whole" {
-	run in_netns timeout 20 "$DIAL" -n 40 -s fastopen-sendto -Z 16777216 127.0.0.1 "$TARGET"
+# fastopen_hang STYLE SINK_ARG: that send in STYLE (sendmsg: three iovecs,
+# so the rest starts inside one), then 16 MB to a real server, whole.
+fastopen_hang() {
+	run in_netns timeout 20 "$DIAL" -n 40 -s "$1" -Z 16777216 127.0.0.1 "$TARGET"
 	echo "without the library: status $status (124: it hung)"
 	[ "$status" -eq 124 ]
 	for mode in check prebind; do
 		run --separate-stderr in_netns env LD_PRELOAD="$PRELOAD_LIB" NOSELFCONN_MODE=$mode NOSELFCONN_LOG=1 \
-			"$DIAL" -n 40 -L -s fastopen-sendto -Z 16777216 127.0.0.1 "$TARGET"
+			"$DIAL" -n 40 -L -s "$1" -Z 16777216 127.0.0.1 "$TARGET"
 		echo "mode $mode: $output; prevented $(prevented)"
 		expect self 0
 		expect refused 40
@@ -102,7 +104,15 @@ setup() {
 			[ "$(prevented)" -ge 1 ]
 		fi
 	done
-	run in_netns env LD_PRELOAD="$PRELOAD_LIB" python3 "$ROOT/tests/helpers/fastopen_sink.py" 50005
+	run in_netns env LD_PRELOAD="$PRELOAD_LIB" python3 "$ROOT/tests/helpers/fastopen_sink.py" 50005 $2
 	echo "$output"
-	[ "$output" = "sent 16777216 of 16777216 received 16777216" ]
+	[ "$output" = "sent 16777216 of 16777216 received 16777216 intact" ]
+}
+
+@test "a blocking sendto(MSG_FASTOPEN) of 16 MB that meets itself returns, refused; data to a server passes whole" {
+	fastopen_hang fastopen-sendto ""
+}
+
+@test "a blocking sendmsg(MSG_FASTOPEN) of 16 MB in three iovecs that meets itself returns, refused; data to a server passes whole" {
+	fastopen_hang fastopen-sendmsg sendmsg
 }

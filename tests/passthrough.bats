@@ -34,7 +34,7 @@ network_calls() {
 	run in_netns "$BADCALLS" badpointers "$NEVER_CHOSEN"
 	[ "$status" -eq 0 ]
 	local without="$output"
-	[ "$(grep -c 'errno=EFAULT' <<<"$without")" -eq 6 ]
+	[ "$(grep -c 'errno=EFAULT' <<<"$without")" -eq 8 ]
 	for mode in check off; do
 		run in_netns env LD_PRELOAD="$PRELOAD_LIB" NOSELFCONN_MODE=$mode "$BADCALLS" badpointers "$NEVER_CHOSEN"
 		[ "$status" -eq 0 ]

@@ -5,7 +5,9 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -21,37 +23,106 @@
  * So such a send, guarded and on a blocking socket, dials without waiting
  * (MSG_DONTWAIT): the SYN, with what the kernel takes at once; the look;
  * then the rest, as the program asked. A send that is not guarded, or may
- * not wait anyway, is the program's own call. Its address is read before
- * the dial, so that a send that is not guarded is never split; the kernel
- * reads it for us (process_vm_readv on ourselves), so that an address no
- * one may read gets EFAULT from libc, as without the library, not a fault
- * in here: two system calls, on this rare path only.
+ * not wait anyway, is the program's own call. What it is made of is read
+ * before the dial, so that a send that is not guarded is never split: the
+ * address, then its length (for sendmsg(), the msghdr, then the address,
+ * then the iovecs), then whether the socket blocks, each only while the
+ * send may still hang. The kernel reads memory for us (process_vm_readv on
+ * ourselves), so that memory no one may read gets EFAULT from libc, as
+ * without the library, not a fault in here. The price, on these rare calls
+ * only: a sendto() of over 4 KiB pays 2 system calls before the verdict,
+ * a sendmsg() 3 (its length is not known before), whatever it dials.
+ * (sendmmsg() is not split: libnoselfconn(7), BUGS.)
  */
 #define FASTOPEN_SURELY_TAKEN 4096
+#define IOV_CHUNK 16 /* iovecs read at a time */
 
 static bool may_hang(const struct dial *d)
 {
-	return d->kind == DIAL_SENDTO && (d->flags & (MSG_FASTOPEN | MSG_DONTWAIT)) == MSG_FASTOPEN &&
-	       d->buf_len > FASTOPEN_SURELY_TAKEN;
+	return (d->kind == DIAL_SENDTO || d->kind == DIAL_SENDMSG) &&
+	       (d->flags & (MSG_FASTOPEN | MSG_DONTWAIT)) == MSG_FASTOPEN &&
+	       (d->kind == DIAL_SENDMSG || d->buf_len > FASTOPEN_SURELY_TAKEN);
 }
 
-/* The send's address copied into *copy by the kernel: 1 done, 0 the
- * address cannot be read (EFAULT), -1 the kernel would not say. */
-static int copy_address(const struct dial *d, struct sockaddr_storage *copy)
+/* `len` bytes of ours (`self`: getpid()) at `from` copied into `to` by the
+ * kernel: 1 done, 0 they cannot be read (EFAULT), -1 the kernel would not say. */
+static int read_own(pid_t self, void *to, const void *from, size_t len)
 {
-	if (d->addr == NULL || d->addr_len > sizeof(*copy))
-		return 1; /* nothing to read: the verdict passes it */
 	int saved_errno = errno;
-	struct iovec local = { .iov_base = copy, .iov_len = d->addr_len };
-	void *from; /* iovec's pointer is not const; the kernel only reads it */
-	memcpy(&from, &d->addr, sizeof(from));
-	struct iovec remote = { .iov_base = from, .iov_len = d->addr_len };
-	long n = syscall(SYS_process_vm_readv, getpid(), &local, 1UL, &remote, 1UL, 0UL);
+	struct iovec local = { .iov_base = to, .iov_len = len };
+	void *source; /* iovec's pointer is not const; the kernel only reads it */
+	memcpy(&source, &from, sizeof(source));
+	struct iovec remote = { .iov_base = source, .iov_len = len };
+	long n = syscall(SYS_process_vm_readv, self, &local, 1UL, &remote, 1UL, 0UL);
 	int err = errno;
 	errno = saved_errno;
-	if (n == (long)d->addr_len)
+	if (n == (long)len)
 		return 1;
 	return n >= 0 || err == EFAULT ? 0 : -1;
+}
+
+/*
+ * A sendmsg()'s iovecs, read as in read_own(): their length in *total and,
+ * where byte `offset` lies within them, that iovec's index in *index and its
+ * part from that byte on in *part (else *index is msg_iovlen).
+ */
+static int walk_iovecs(pid_t self, const struct msghdr *msg, size_t offset, size_t *total, size_t *index,
+		       struct iovec *part)
+{
+	struct iovec chunk[IOV_CHUNK];
+	*total = 0;
+	*index = msg->msg_iovlen;
+	for (size_t i = 0; i < msg->msg_iovlen; i++) {
+		if (i % IOV_CHUNK == 0) { /* the next chunk of them */
+			size_t left = msg->msg_iovlen - i;
+			int got = read_own(self, chunk, msg->msg_iov + i,
+					   (left < IOV_CHUNK ? left : IOV_CHUNK) * sizeof(chunk[0]));
+			if (got <= 0)
+				return got;
+		}
+		const struct iovec *v = &chunk[i % IOV_CHUNK];
+		if (*index == msg->msg_iovlen && offset < *total + v->iov_len) {
+			*index = i;
+			part->iov_base = (char *)v->iov_base + (offset - *total);
+			part->iov_len = v->iov_len - (offset - *total);
+		}
+		*total += v->iov_len;
+	}
+	return 1;
+}
+
+/*
+ * Where a Fast Open send dials, copied by the kernel: its address into
+ * *address and, for sendmsg(), the msghdr into *msg. 1 done, 0 something
+ * cannot be read (libc's EFAULT), -1 the kernel would not say.
+ */
+static int copy_send(const struct dial *d, pid_t self, struct sockaddr_storage *address, struct msghdr *msg)
+{
+	const void *name = d->addr;
+	size_t name_len = d->addr_len;
+	if (d->kind == DIAL_SENDMSG) {
+		int got = read_own(self, msg, d->msg, sizeof(*msg));
+		if (got <= 0)
+			return got;
+		name = msg->msg_name;
+		name_len = msg->msg_namelen;
+	}
+	if (name == NULL || name_len > sizeof(*address))
+		return 1; /* nothing to read: the verdict passes it */
+	return read_own(self, address, name, name_len);
+}
+
+/* The bytes the send carries: 1 done, else as read_own(). */
+static int send_length(const struct dial *d, pid_t self, const struct msghdr *msg, size_t *length)
+{
+	size_t none;
+	struct iovec nothing;
+	*length = d->buf_len;
+	if (d->kind != DIAL_SENDMSG)
+		return 1;
+	if (msg->msg_iovlen > IOV_MAX)
+		return -1; /* EMSGSIZE, nothing sent: nothing to split */
+	return walk_iovecs(self, msg, SIZE_MAX, length, &none, &nothing);
 }
 
 /* One F_GETFL, only for the large sends above, once they are guarded. */
@@ -62,7 +133,41 @@ static bool is_blocking(int fd)
 	return flags >= 0 && (flags & O_NONBLOCK) == 0;
 }
 
-static ssize_t fastopen_in_two(const struct nsc_runtime *rt, struct dial *d, unsigned own_claims)
+/*
+ * The rest of a sendmsg() from byte `done` on, blocking, as the program
+ * asked: the part of the iovec it falls in, then the iovecs after it (no
+ * name, no ancillary data: those went with the first part).
+ */
+static ssize_t send_msg_rest(const struct nsc_runtime *rt, const struct dial *d, const struct msghdr *msg,
+			     size_t done)
+{
+	size_t total, index;
+	struct iovec part;
+	int got = walk_iovecs(getpid(), msg, done, &total, &index, &part);
+	if (got == 0) { /* unmapped since: as the kernel would have read it */
+		errno = EFAULT;
+		return -1;
+	}
+	if (got < 0 || index == msg->msg_iovlen)
+		return 0; /* changed under us: sent as far as it went */
+	struct msghdr rest = { .msg_iov = &part, .msg_iovlen = 1 };
+	int flags = d->flags & ~MSG_FASTOPEN;
+	ssize_t sent = rt->libc_sendmsg(d->fd, &rest, flags);
+	if (sent < 0 || (size_t)sent < part.iov_len || index + 1 >= msg->msg_iovlen)
+		return sent;
+	int saved_errno = errno;
+	rest.msg_iov = msg->msg_iov + index + 1;
+	rest.msg_iovlen = msg->msg_iovlen - index - 1;
+	ssize_t more = rt->libc_sendmsg(d->fd, &rest, flags);
+	if (more < 0) { /* as a blocking send cut short */
+		errno = saved_errno;
+		return sent;
+	}
+	return sent + more;
+}
+
+static ssize_t fastopen_in_two(const struct nsc_runtime *rt, struct dial *d, const struct msghdr *msg,
+			       size_t length, unsigned own_claims)
 {
 	int saved_errno = errno;
 	struct dial first = *d;
@@ -72,12 +177,14 @@ static ssize_t fastopen_in_two(const struct nsc_runtime *rt, struct dial *d, uns
 	if (sent < 0 && err != EINPROGRESS && err != EAGAIN)
 		return sent; /* refused, or an error: the answer (errno set) */
 	size_t done = sent > 0 ? (size_t)sent : 0;
-	if (done == d->buf_len) {
+	if (done == length) {
 		errno = saved_errno;
 		return sent;
 	}
-	ssize_t rest = rt->libc_sendto(d->fd, (const char *)d->buf + done, d->buf_len - done,
-				       d->flags & ~MSG_FASTOPEN, NULL, 0);
+	ssize_t rest = d->kind == DIAL_SENDMSG
+		? send_msg_rest(rt, d, msg, done)
+		: rt->libc_sendto(d->fd, (const char *)d->buf + done, d->buf_len - done,
+				  d->flags & ~MSG_FASTOPEN, NULL, 0);
 	if (rest >= 0) {
 		errno = saved_errno;
 		return (ssize_t)done + rest;
@@ -98,20 +205,32 @@ ssize_t nsc_dial_checked(const struct nsc_runtime *rt, struct dial *d, unsigned 
 {
 	struct nsc_port_range range;
 	struct sockaddr_storage address;
+	struct msghdr msg = { 0 };
+	size_t length;
 	bool known;
 	if (!may_hang(d))
 		return nsc_dial_and_look(rt, d, own_claims);
-	int copied = copy_address(d, &address);
+	if (d->kind == DIAL_SENDMSG && d->msg == NULL)
+		return nsc_dial_and_look(rt, d, own_claims); /* libc's EFAULT, nothing read */
+	pid_t self = getpid();
+	int copied = copy_send(d, self, &address, &msg);
 	if (copied == 0)
 		return nsc_dial_once(rt, d); /* libc's EFAULT */
 	if (copied < 0) /* not split: no fault, at the risk it was split for */
 		return nsc_dial_and_look(rt, d, own_claims);
 	struct dial copy = *d; /* judged on what the kernel read for us */
+	if (d->kind == DIAL_SENDMSG)
+		copy.msg = &msg;
 	nsc_read_destination(&copy);
 	if (copy.dest != NULL)
 		copy.dest = (const struct sockaddr *)&address;
 	if (!nsc_is_guarded(&copy, &range, &known))
 		return nsc_dial_once(rt, d);
-	return is_blocking(d->fd) ? fastopen_in_two(rt, d, own_claims)
+	copied = send_length(d, self, &msg, &length);
+	if (copied == 0)
+		return nsc_dial_once(rt, d);
+	if (copied < 0 || length <= FASTOPEN_SURELY_TAKEN)
+		return nsc_dial_and_look(rt, d, own_claims);
+	return is_blocking(d->fd) ? fastopen_in_two(rt, d, &msg, length, own_claims)
 				  : nsc_dial_and_look(rt, d, own_claims);
 }

@@ -167,6 +167,18 @@ static void bad_pointer_cases(void)
 			      .msg_namelen = sizeof(struct sockaddr_in) };
 	errno = SENTINEL;
 	show("sendmsg-fastopen-unreadable-name", sendmsg(fd, &msg, MSG_FASTOPEN | MSG_NOSIGNAL));
+	/* The same, large (the library reads the msghdr and its iovecs first). */
+	struct iovec whole = { .iov_base = large, .iov_len = sizeof(large) };
+	msg.msg_iov = &whole;
+	msg.msg_iovlen = 1;
+	errno = SENTINEL;
+	show("sendmsg-fastopen-large-unreadable-name", sendmsg(fd, &msg, MSG_FASTOPEN | MSG_NOSIGNAL));
+	struct sockaddr_in here = { .sin_family = AF_INET, .sin_port = htons(port),
+				    .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct msghdr bad_iov = { .msg_name = &here, .msg_namelen = sizeof(here),
+				  .msg_iov = (void *)unreadable, .msg_iovlen = 2 };
+	errno = SENTINEL;
+	show("sendmsg-fastopen-large-unreadable-iov", sendmsg(fd, &bad_iov, MSG_FASTOPEN | MSG_NOSIGNAL));
 	close(fd);
 }
 

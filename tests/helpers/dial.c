@@ -28,7 +28,8 @@
  * descriptor left but the socket's). -G FILE dials a listener of its own
  * once (not counted), prints "warm", and waits for FILE to exist before
  * the counted dials. -Z SIZE: fastopen-sendto sends SIZE bytes in one
- * blocking call (16 MB sent to itself never returns). -K keeps every
+ * blocking call, fastopen-sendmsg in three iovecs (1000 bytes, 5000, the
+ * rest; 16 MB sent to itself never returns). -K keeps every
  * connection open to the end, as a client holding many does (capacity).
  * -l ADDR: -S listens on ADDR (say the wildcard) and the target's port.
  * Prints one line of counts.
@@ -142,9 +143,16 @@ static int dial_once(int fd)
 		return do_sendto(fd, PROBE, sizeof(PROBE), MSG_FASTOPEN | MSG_NOSIGNAL, to,
 				 opt.dest_len) >= 0 ? 0 : errno;
 	if (strcmp(s, "fastopen-sendmsg") == 0) {
-		struct iovec iov = { .iov_base = PROBE, .iov_len = sizeof(PROBE) };
+		struct iovec iov[3] = { { .iov_base = PROBE, .iov_len = sizeof(PROBE) } };
 		struct msghdr msg = { .msg_name = &opt.named, .msg_namelen = namelen,
-				      .msg_iov = &iov, .msg_iovlen = 1 };
+				      .msg_iov = iov, .msg_iovlen = 1 };
+		if (opt.payload != NULL && opt.payload_len > 6000) {
+			/* three parts, so the rest starts inside one of them */
+			iov[0] = (struct iovec){ .iov_base = opt.payload, .iov_len = 1000 };
+			iov[1] = (struct iovec){ .iov_base = opt.payload + 1000, .iov_len = 5000 };
+			iov[2] = (struct iovec){ .iov_base = opt.payload + 6000, .iov_len = opt.payload_len - 6000 };
+			msg.msg_iovlen = 3;
+		}
 		return do_sendmsg(fd, &msg, MSG_FASTOPEN | MSG_NOSIGNAL) >= 0 ? 0 : errno;
 	}
 	if (strcmp(s, "fastopen-sendmmsg") == 0) {

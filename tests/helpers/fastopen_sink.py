@@ -1,6 +1,7 @@
-"""fastopen_sink PORT: one blocking sendto(MSG_FASTOPEN) of 16 MB to a
-server of its own on 127.0.0.1:PORT, which counts what arrives. Prints
-"sent N of 16777216 received M"."""
+"""fastopen_sink PORT [sendmsg]: one blocking sendto(MSG_FASTOPEN) of 16 MB
+(with "sendmsg": one sendmsg() of it in three iovecs, 1000 bytes, 5000 and
+the rest) to a server of its own on 127.0.0.1:PORT, which checks what
+arrives. Prints "sent N of 16777216 received M" and "intact" or "changed"."""
 import socket
 import sys
 import threading
@@ -10,7 +11,7 @@ server = socket.socket()
 server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 server.bind(("127.0.0.1", port))
 server.listen(1)
-received = [0]
+received = bytearray()
 
 
 def serve():
@@ -19,14 +20,18 @@ def serve():
         chunk = conn.recv(1 << 20)
         if not chunk:
             break
-        received[0] += len(chunk)
+        received.extend(chunk)
 
 
 reader = threading.Thread(target=serve)
 reader.start()
 client = socket.socket()
 data = bytes(range(256)) * (16 * 4096)
-sent = client.sendto(data, socket.MSG_FASTOPEN, ("127.0.0.1", port))
+if sys.argv[2:] == ["sendmsg"]:
+    parts = [data[:1000], data[1000:6000], data[6000:]]
+    sent = client.sendmsg(parts, [], socket.MSG_FASTOPEN, ("127.0.0.1", port))
+else:
+    sent = client.sendto(data, socket.MSG_FASTOPEN, ("127.0.0.1", port))
 client.close()
 reader.join()
-print(f"sent {sent} of {len(data)} received {received[0]}")
+print(f"sent {sent} of {len(data)} received {len(received)} {'intact' if received == data else 'changed'}")
