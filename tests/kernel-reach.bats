@@ -178,6 +178,29 @@ fd00::1 refused from fd00::1 port=other
 	expect_count steered 8
 }
 
+# An address of the namespace the kernel will not bind yet (IPv6, its
+# duplicate address detection still running): the guard gives it up for the
+# wildcard, and the dial goes on as without it (the kernel dials from
+# another address, fd00::1 here, and no one answers).
+@test "kernel reach: a dial to a tentative IPv6 address of the namespace goes on as without the guard (bound to the wildcard)" {
+	local setup="ip link add v0 type veth peer name v1 && sysctl -qw net.ipv6.conf.v0.dad_transmits=30 &&
+		ip link set v0 up && ip link set v1 up && ip -6 addr add fd00::9/64 dev v0"
+	local dial="python3 $STEERED_FROM --timeout 1 40000 fd00::9"
+	run in_netns sh -c "$setup && $dial"
+	echo "without a guard: $output"
+	[ "$output" = "fd00::9 timed-out from fd00::1 port=other" ]
+	kguard_start
+	held_netns
+	in_held sh -c "$setup"
+	kguard_reread
+	in_held ip -6 addr show dev v0 | grep -q 'fd00::9/64 scope global tentative'
+	run in_held sh -c "$dial"
+	echo "guarded: $output"
+	kguard_stop
+	[ "$output" = "fd00::9 timed-out from fd00::1 port=other" ]
+	expect_count steered 1
+}
+
 # POSIX leaves a socket unspecified after a failed connect() and asks for a
 # new one; Linux lets it dial again, from where the guard bound it.
 @test "kernel reach: a socket dialed again after its steered dial was refused keeps that address: from 127.0.0.1, a remote dial fails (EINVAL, documented)" {

@@ -1,11 +1,12 @@
 """steered_from: where a refused dial leaves its socket, one line per dial:
 
-    python3 steered_from.py PORT ADDR[%DEVICE]... [then REMOTE]
+    python3 steered_from.py [--timeout S] PORT ADDR[%DEVICE]... [then REMOTE]
 
 For each ADDR, a fresh blocking TCP socket (bound to DEVICE with
 SO_BINDTODEVICE when given) dials ADDR PORT, where nothing listens, and the
 line says how it ended and the socket's own name after it:
-"ADDR refused from HOST port=other|same|0" (its port against PORT).
+"ADDR refused from HOST port=other|same|0" (its port against PORT;
+"timed-out" for a dial unanswered after S seconds, with --timeout).
 With "then REMOTE", the same socket of the last ADDR dials REMOTE PORT
 without blocking after its refusal: "again REMOTE: ERRNO" (OK for
 EINPROGRESS, a dial under way).
@@ -14,8 +15,13 @@ import errno
 import socket
 import sys
 
-port = int(sys.argv[1])
-args = sys.argv[2:]
+args = sys.argv[1:]
+timeout = None
+if args[0] == "--timeout":
+    timeout = float(args[1])
+    args = args[2:]
+port = int(args[0])
+args = args[1:]
 remote = None
 if "then" in args:
     remote = args[args.index("then") + 1]
@@ -36,8 +42,9 @@ for spec in args:
     sock = socket.socket(family_of(host), socket.SOCK_STREAM)
     if device:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, device.encode())
-    ended = name(sock.connect_ex((host, port)))
-    ended = "refused" if ended == "ECONNREFUSED" else ended
+    sock.settimeout(timeout)
+    ended = name(sock.connect_ex((host, port)))  # EAGAIN: the timeout ran out
+    ended = {"ECONNREFUSED": "refused", "EAGAIN": "timed-out"}.get(ended, ended)
     own = sock.getsockname()
     kept = "0" if own[1] == 0 else ("other" if own[1] != port else "same")
     print(f"{spec} {ended} from {own[0]} port={kept}")

@@ -6,6 +6,7 @@
  */
 #include "programs.h"
 
+#include <errno.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 
@@ -51,6 +52,26 @@ static void check_listener(struct program *p)
 	nsc_label_here(a, none);
 }
 
+/* After a failed bind: an address the guard chose and the kernel will not
+ * bind (EADDRNOTAVAIL) is dropped, so the next tries bind the wildcard. */
+static void give_up_chosen_source(struct program *p)
+{
+	struct nsc_asm *a = p->a;
+	nsc_label keep = nsc_label_new(a);
+	jump32_if(a, BPF_JNE, R0, (uint32_t)-EADDRNOTAVAIL, keep);
+	load(a, BPF_W, R1, R10, FP_CHOSEN_SRC);
+	jump_if(a, BPF_JEQ, R1, 0, keep);
+	store_imm32(a, FP_CHOSEN_SRC, 0);
+	if (p->kind == DIAL_V6) {
+		mov_imm(a, R1, 0);
+		store(a, BPF_DW, R10, FP_SRC6, R1);
+		store(a, BPF_DW, R10, FP_SRC6 + 8, R1);
+	} else {
+		mov_imm(a, SRC4, 0);
+	}
+	nsc_label_here(a, keep);
+}
+
 /*
  * Step 7: bind (the socket's address, Q), Q drawn at random from the
  * namespace's range less the target; a few tries, as a port may be taken.
@@ -58,7 +79,10 @@ static void check_listener(struct program *p)
  * is certain (FP_EXACT: one of the namespace's addresses, which its local
  * route gives as the source, and no device bound), else the wildcard. A
  * wildcard-bound socket is moved to another bind bucket when connect()
- * sets its address (bhash2): 4 points of a refused dial's rate.
+ * sets its address (bhash2): 4 points of a refused dial's rate. An address
+ * the kernel will not bind (EADDRNOTAVAIL: an IPv6 one still tentative, one
+ * just removed) is given up for the wildcard, as the kernel would not dial
+ * from it either.
  */
 static void steer(struct program *p)
 {
@@ -81,6 +105,7 @@ static void steer(struct program *p)
 	store(a, BPF_W, R10, FP_CHOICES, R3);
 	jump_if(a, BPF_JEQ, R3, 0, p->refuse); /* the range is the target alone */
 	nsc_label wildcard = nsc_label_new(a);
+	store_imm32(a, FP_CHOSEN_SRC, 0);
 	load(a, BPF_W, R1, R10, FP_EXACT);
 	jump_if(a, BPF_JEQ, R1, 0, wildcard);
 	load(a, BPF_DW, R1, CTX, offsetof(struct bpf_sock_addr, sk));
@@ -90,6 +115,7 @@ static void steer(struct program *p)
 		copy16(a, FP_SRC6, FP_DEST6);
 	else
 		mov(a, SRC4, DEST4);
+	store_imm32(a, FP_CHOSEN_SRC, 1);
 	nsc_label_here(a, wildcard);
 	for (int i = 0; i < STEER_TRIES; i++) {
 		nsc_label below = nsc_label_new(a);
@@ -107,6 +133,7 @@ static void steer(struct program *p)
 		prog_build_sockaddr(p, R5, ADDR_SOURCE);
 		prog_bind_sockaddr(p);
 		jump_if(a, BPF_JEQ, R0, 0, steered);
+		give_up_chosen_source(p);
 	}
 	jump(a, p->refuse);
 	nsc_label_here(a, steered);

@@ -38,6 +38,8 @@ enum {
 	FP_EXACT = -180,    /* u32 1 when the destination is an address of the
 			       namespace's own: the kernel dials it from itself */
 	FP_CONFIG = -184,   /* u32 1 once the namespace's values are read */
+	FP_CHOSEN_SRC = -188, /* u32 1 while the source bound in step 7 is the
+				 guard's choice (FP_EXACT), not the socket's */
 };
 
 /* A field of a structure laid out on the stack at `base`. */
