@@ -21,6 +21,12 @@ load helpers
 		grep -Eq "^$case +vs-supervise-floor " <<<"$output"
 		grep -Eq "^$case +supervise-bare " <<<"$output"
 	done
+	# The kernel rows, where this machine can attach the guard
+	if [ "$(id -u)" -eq 0 ] && "$WRAPPER" --kernel --check >/dev/null 2>&1; then
+		for case in churn-client-closes refused refused-localhost; do
+			grep -Eq "^$case +kernel .* [0-9]+ ns/dial in the programs$" <<<"$output"
+		done
+	fi
 	[ -z "$(grep ' 0.000 (0.000' <<<"$output")" ]
 	grep -Eq '^claim-wait median [0-9.]+, min [0-9.]+, max [0-9.]+$' <<<"$output"
 }
