@@ -61,6 +61,12 @@ static int read_own(pid_t self, void *to, const void *from, size_t len)
 	return n >= 0 || err == EFAULT ? 0 : -1;
 }
 
+/* msg_iovlen, a size_t in glibc and an int in musl. */
+static size_t iov_count(const struct msghdr *msg)
+{
+	return (size_t)msg->msg_iovlen;
+}
+
 /*
  * A sendmsg()'s iovecs, read as in read_own(): their length in *total and,
  * where byte `offset` lies within them, that iovec's index in *index and its
@@ -70,18 +76,19 @@ static int walk_iovecs(pid_t self, const struct msghdr *msg, size_t offset, size
 		       struct iovec *part)
 {
 	struct iovec chunk[IOV_CHUNK];
+	size_t count = iov_count(msg);
 	*total = 0;
-	*index = msg->msg_iovlen;
-	for (size_t i = 0; i < msg->msg_iovlen; i++) {
+	*index = count;
+	for (size_t i = 0; i < count; i++) {
 		if (i % IOV_CHUNK == 0) { /* the next chunk of them */
-			size_t left = msg->msg_iovlen - i;
+			size_t left = count - i;
 			int got = read_own(self, chunk, msg->msg_iov + i,
 					   (left < IOV_CHUNK ? left : IOV_CHUNK) * sizeof(chunk[0]));
 			if (got <= 0)
 				return got;
 		}
 		const struct iovec *v = &chunk[i % IOV_CHUNK];
-		if (*index == msg->msg_iovlen && offset < *total + v->iov_len) {
+		if (*index == count && offset < *total + v->iov_len) {
 			*index = i;
 			part->iov_base = (char *)v->iov_base + (offset - *total);
 			part->iov_len = v->iov_len - (offset - *total);
@@ -92,24 +99,30 @@ static int walk_iovecs(pid_t self, const struct msghdr *msg, size_t offset, size
 }
 
 /*
- * Where a Fast Open send dials, copied by the kernel: its address into
- * *address and, for sendmsg(), the msghdr into *msg. 1 done, 0 something
- * cannot be read (libc's EFAULT), -1 the kernel would not say.
+ * Where a Fast Open send dials, copied by the kernel: for sendmsg(), the
+ * msghdr into *msg; its address into *address, *read set where there was
+ * one to read. 1 done, 0 something cannot be read (libc's EFAULT), -1 the
+ * kernel would not say.
  */
-static int copy_send(const struct dial *d, pid_t self, struct sockaddr_storage *address, struct msghdr *msg)
+static int copy_send(const struct dial *d, pid_t self, struct sockaddr_storage *address, struct msghdr *msg,
+		     bool *read)
 {
 	const void *name = d->addr;
 	size_t name_len = d->addr_len;
+	*read = false;
 	if (d->kind == DIAL_SENDMSG) {
 		int got = read_own(self, msg, d->msg, sizeof(*msg));
 		if (got <= 0)
 			return got;
 		name = msg->msg_name;
-		name_len = msg->msg_namelen;
+		/* A longer msg_namelen is clamped by the kernel, which dials. */
+		name_len = msg->msg_namelen > sizeof(*address) ? sizeof(*address) : msg->msg_namelen;
 	}
 	if (name == NULL || name_len > sizeof(*address))
-		return 1; /* nothing to read: the verdict passes it */
-	return read_own(self, address, name, name_len);
+		return 1; /* none, or one sendto() refuses (EINVAL): nothing dials */
+	int got = read_own(self, address, name, name_len);
+	*read = got > 0;
+	return got;
 }
 
 /* The bytes the send carries: 1 done, else as read_own(). */
@@ -120,7 +133,7 @@ static int send_length(const struct dial *d, pid_t self, const struct msghdr *ms
 	*length = d->buf_len;
 	if (d->kind != DIAL_SENDMSG)
 		return 1;
-	if (msg->msg_iovlen > IOV_MAX)
+	if (iov_count(msg) > IOV_MAX)
 		return -1; /* EMSGSIZE, nothing sent: nothing to split */
 	return walk_iovecs(self, msg, SIZE_MAX, length, &none, &nothing);
 }
@@ -148,16 +161,16 @@ static ssize_t send_msg_rest(const struct nsc_runtime *rt, const struct dial *d,
 		errno = EFAULT;
 		return -1;
 	}
-	if (got < 0 || index == msg->msg_iovlen)
+	if (got < 0 || index == iov_count(msg))
 		return 0; /* changed under us: sent as far as it went */
 	struct msghdr rest = { .msg_iov = &part, .msg_iovlen = 1 };
 	int flags = d->flags & ~MSG_FASTOPEN;
 	ssize_t sent = rt->libc_sendmsg(d->fd, &rest, flags);
-	if (sent < 0 || (size_t)sent < part.iov_len || index + 1 >= msg->msg_iovlen)
+	if (sent < 0 || (size_t)sent < part.iov_len || index + 1 >= iov_count(msg))
 		return sent;
 	int saved_errno = errno;
 	rest.msg_iov = msg->msg_iov + index + 1;
-	rest.msg_iovlen = msg->msg_iovlen - index - 1;
+	rest.msg_iovlen = (__typeof__(rest.msg_iovlen))(iov_count(msg) - index - 1);
 	ssize_t more = rt->libc_sendmsg(d->fd, &rest, flags);
 	if (more < 0) { /* as a blocking send cut short */
 		errno = saved_errno;
@@ -213,7 +226,8 @@ ssize_t nsc_dial_checked(const struct nsc_runtime *rt, struct dial *d, unsigned 
 	if (d->kind == DIAL_SENDMSG && d->msg == NULL)
 		return nsc_dial_and_look(rt, d, own_claims); /* libc's EFAULT, nothing read */
 	pid_t self = getpid();
-	int copied = copy_send(d, self, &address, &msg);
+	bool read;
+	int copied = copy_send(d, self, &address, &msg, &read);
 	if (copied == 0)
 		return nsc_dial_once(rt, d); /* libc's EFAULT */
 	if (copied < 0) /* not split: no fault, at the risk it was split for */
@@ -222,8 +236,7 @@ ssize_t nsc_dial_checked(const struct nsc_runtime *rt, struct dial *d, unsigned 
 	if (d->kind == DIAL_SENDMSG)
 		copy.msg = &msg;
 	nsc_read_destination(&copy);
-	if (copy.dest != NULL)
-		copy.dest = (const struct sockaddr *)&address;
+	copy.dest = read ? (const struct sockaddr *)&address : NULL;
 	if (!nsc_is_guarded(&copy, &range, &known))
 		return nsc_dial_once(rt, d);
 	copied = send_length(d, self, &msg, &length);
