@@ -368,14 +368,28 @@ static void warm_then_wait(const char *file)
 }
 
 /* -S: a listener on the target, so dials have somewhere real to go. */
+static long served; /* connections the -S server accepted and closed */
+static bool serving;
+
 static void *serve(void *listener)
 {
 	for (;;) {
 		int fd = accept(*(int *)listener, NULL, NULL);
-		if (fd >= 0)
+		if (fd >= 0) {
 			close(fd);
+			__atomic_add_fetch(&served, 1, __ATOMIC_RELEASE);
+		}
 	}
 	return NULL;
+}
+
+/* Before descriptors are counted: the -S server done with every connection
+ * made to it (an accepted one not closed yet is not a leak), 2 s at most. */
+static void wait_served(void)
+{
+	long connected = __atomic_load_n(&counts[CONNECTED], __ATOMIC_RELAXED);
+	for (int ms = 0; serving && ms < 2000 && __atomic_load_n(&served, __ATOMIC_ACQUIRE) < connected; ms++)
+		usleep(1000);
 }
 
 static void start_server(const char *listen_addr)
@@ -397,6 +411,7 @@ static void start_server(const char *listen_addr)
 		exit(1);
 	}
 	pthread_create(&tid, NULL, serve, &listener);
+	serving = true;
 }
 
 static const char *bind_target(void)
@@ -467,6 +482,7 @@ int main(int argc, char **argv)
 		pthread_create(&tids[i], NULL, dial_loop, NULL);
 	for (int i = 0; i < threads; i++)
 		pthread_join(tids[i], NULL);
+	wait_served();
 	int fds_after = count_fds() - (held_fd >= 0) - (int)kept;
 
 	printf("attempts=%ld self=%ld refused=%ld connected=%ld failed=%ld first_error=%s "
